@@ -1,0 +1,1 @@
+"""Example resource: items with full CRUD under /api/v1/items."""
