@@ -17,9 +17,27 @@ from pathlib import Path
 # Importable names of the generated service's dependencies and its top-level folders:
 # a package with one of these names would shadow them.
 RESERVED_BY_SERVICE = [
-    "alembic", "anyio", "asyncpg", "coverage", "docs", "fastapi", "httpx", "importlinter",
-    "migrations", "mypy", "pydantic", "pydantic_settings", "pytest", "ruff", "scripts",
-    "sqlalchemy", "src", "starlette", "structlog", "tests", "uvicorn",
+    "alembic",
+    "anyio",
+    "asyncpg",
+    "coverage",
+    "docs",
+    "fastapi",
+    "httpx",
+    "importlinter",
+    "migrations",
+    "mypy",
+    "pydantic",
+    "pydantic_settings",
+    "pytest",
+    "ruff",
+    "scripts",
+    "sqlalchemy",
+    "src",
+    "starlette",
+    "structlog",
+    "tests",
+    "uvicorn",
 ]
 
 HEADER = """{#- Names a generated package must not take: Python keywords, standard-library
@@ -32,21 +50,32 @@ HEADER = """{#- Names a generated package must not take: Python keywords, standa
 def stdlib_names(version: str) -> set[str]:
     """Top-level standard-library module names of one interpreter version."""
     out = subprocess.check_output(
-        [f"python{version}", "-c", "import sys, json; print(json.dumps(sorted(sys.stdlib_module_names)))"]
+        [
+            f"python{version}",
+            "-c",
+            "import sys, json; print(json.dumps(sorted(sys.stdlib_module_names)))",
+        ]
     )
     return {name for name in json.loads(out) if not name.startswith("_")}
 
 
 def main(versions: list[str]) -> None:
+    """Write the union of the standard-library names of `versions` into the include."""
     names: set[str] = set()
     for version in versions:
         names |= stdlib_names(version)
     target = Path(__file__).resolve().parent.parent / "includes" / "python_names.jinja"
     target.write_text(
         HEADER
-        + "{%- set keywords = " + json.dumps(keyword.kwlist) + " -%}\n"
-        + "{%- set stdlib_modules = " + json.dumps(sorted(names)) + " -%}\n"
-        + "{%- set reserved_by_service = " + json.dumps(sorted(RESERVED_BY_SERVICE)) + " -%}\n",
+        + "{%- set keywords = "
+        + json.dumps(keyword.kwlist)
+        + " -%}\n"
+        + "{%- set stdlib_modules = "
+        + json.dumps(sorted(names))
+        + " -%}\n"
+        + "{%- set reserved_by_service = "
+        + json.dumps(sorted(RESERVED_BY_SERVICE))
+        + " -%}\n",
         encoding="utf-8",
     )
     print(f"wrote {target} ({len(names)} stdlib modules)")

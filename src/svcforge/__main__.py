@@ -1,0 +1,6 @@
+"""Allow ``python -m svcforge``."""
+
+from svcforge.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""svcforge test suite."""

@@ -1,0 +1,1 @@
+"""Tests that render the template and run the generated project's own tooling."""
