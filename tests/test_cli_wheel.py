@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,18 +18,7 @@ pytestmark = pytest.mark.slow
 def wheel(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            str(repo_root),
-            "-w",
-            str(out),
-        ],
+        ["uv", "build", "--wheel", "--quiet", "--out-dir", str(out), str(repo_root)],
         check=True,
         timeout=300,
     )
@@ -45,19 +33,16 @@ def test_wheel_contains_template(wheel: Path):
     assert any(n.startswith("svcforge/_template/template/") for n in names)
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv to build a venv")
 def test_new_from_installed_wheel_uses_bundled_template(wheel: Path, tmp_path: Path):
     venv = tmp_path / "venv"
-    # System site-packages provide copier & co. offline; the wheel's svcforge shadows
-    # the editable checkout because the venv's own site-packages come first.
-    subprocess.run(
-        ["uv", "venv", "-q", "--python", sys.executable, "--system-site-packages", str(venv)],
-        check=True,
-    )
+    # A fresh environment with nothing but the wheel and its dependencies (from uv's
+    # cache or the registry): no checkout on the import path.
+    subprocess.run(["uv", "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        ["uv", "pip", "install", "-q", "--python", str(python), "--no-deps", str(wheel)],
+        ["uv", "pip", "install", "-q", "--python", str(python), str(wheel)],
         check=True,
+        timeout=300,
     )
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     proc = subprocess.run(

@@ -126,9 +126,13 @@ class GeneratedProject:
 
     def files(self) -> list[Path]:
         """Every generated file (outside the virtual environment and caches)."""
+        # Tool caches, the environment and test-run artifacts are not generated files.
         skip = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        artifacts = {".coverage", "coverage.xml"}
         return [
             path
             for path in self.root.rglob("*")
-            if path.is_file() and not skip.intersection(path.relative_to(self.root).parts)
+            if path.is_file()
+            and path.name not in artifacts
+            and not skip.intersection(path.relative_to(self.root).parts)
         ]
