@@ -22,9 +22,16 @@ from tests.generated.support import GeneratedProject
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["default_project", "oldest_python_project"])
+@pytest.fixture(
+    params=[
+        "default_project",
+        "oldest_python_project",
+        "custom_names_project",
+        "longest_names_project",
+    ]
+)
 def project(request: pytest.FixtureRequest) -> GeneratedProject:
-    """The default project, once per supported Python boundary (3.13 and 3.11)."""
+    """Default answers on 3.13 and 3.11, custom names on 3.12, maximal names on 3.13."""
     return request.getfixturevalue(request.param)
 
 
