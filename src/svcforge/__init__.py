@@ -1,3 +1,3 @@
 """svcforge: generate production-ready FastAPI services from a Copier template."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -14,19 +14,19 @@ from svcforge.errors import BadDataError
 ANSWERS_FILE = ".copier-answers.yml"
 
 
-def parse_data_options(items: Iterable[str]) -> dict[str, str]:
-    """Turn repeated ``--data key=value`` options into a mapping (last one wins)."""
+def parse_data_options(items: Iterable[str], *, option: str = "--data") -> dict[str, str]:
+    """Turn repeated ``--data key=value`` (or ``--set``) options into a mapping (last wins)."""
     data: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise BadDataError(
-                f"--data expects key=value, got {item!r}.",
-                hint="Example: --data project_name='Billing API'",
+                f"{option} expects key=value, got {item!r}.",
+                hint=f"Example: {option} project_name='Billing API'",
             )
         if not key.isidentifier():
-            raise BadDataError(f"--data key {key!r} is not a valid question name.")
+            raise BadDataError(f"{option} key {key!r} is not a valid question name.")
         data[key] = value
     return data
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from svcforge import __version__
 from svcforge.commands import new as new_command
+from svcforge.commands import update as update_command
 from svcforge.console import err
 from svcforge.errors import SvcforgeError
 
@@ -73,6 +74,7 @@ def _root(
 
 
 app.command(name="new")(handle_errors(new_command.new))
+app.command(name="update")(handle_errors(update_command.update))
 
 
 def main() -> None:

@@ -81,3 +81,45 @@ class AbortedError(SvcforgeError):
 
     exit_code = 130
     title = "Aborted"
+
+
+class NotAGeneratedProjectError(UsageError):
+    """The directory has no (readable) Copier answers file."""
+
+    title = "Not a generated project"
+
+
+class NotAGitRepositoryError(UsageError):
+    """The project is not under git, which a 3-way update needs."""
+
+    title = "Not a git repository"
+
+
+class DowngradeError(UsageError):
+    """The requested template version is older than the project's."""
+
+    title = "Downgrade refused"
+
+
+class TemplateSourceError(TemplateError):
+    """The template the project records (or SVCFORGE_TEMPLATE names) cannot be reached."""
+
+    title = "Template source not resolvable"
+
+
+class DirtyTreeError(SvcforgeError):
+    """The project has uncommitted changes, which an update could mix with its own."""
+
+    exit_code = 8
+    title = "Uncommitted changes"
+
+
+class UpdateConflictsError(SvcforgeError):
+    """The update finished but left conflicts for the team to resolve."""
+
+    exit_code = 7
+    title = "Update left conflicts"
+
+    def __init__(self, message: str, *, files: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.files = files

@@ -105,7 +105,7 @@ def generate(
     if unknown:
         notes.append(f"Ignored data for unknown question(s): {', '.join(unknown)}.")
 
-    lock_error = _uv_lock(dest) if lock else None
+    lock_error = uv_lock(dest) if lock else None
     commit = _git_commit(dest) if git else None
     if lock_error is not None:
         committed = " and committed" if commit else ""
@@ -214,7 +214,7 @@ def _run_copier(
         raise TemplateError(f"Copier failed: {err}") from None
 
 
-def _uv_lock(dest: Path) -> str | None:
+def uv_lock(dest: Path) -> str | None:
     """Run ``uv lock`` in ``dest``; return the error text on failure."""
     env = dict(os.environ)
     # Locking must never download an interpreter behind the user's back.

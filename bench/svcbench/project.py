@@ -1,0 +1,94 @@
+"""The generated default project the serving and test-suite benchmarks run against."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from svcbench.procs import StepError, run
+
+GENERATE_TIMEOUT_SECONDS = 600.0
+SYNC_TIMEOUT_SECONDS = 600.0
+PROBE_TIMEOUT_SECONDS = 120.0
+
+#: Prints facts about the generated app as JSON; runs in the project's own virtualenv.
+_PROBE = """
+import importlib.metadata, json, sys
+from example_service.core.settings import Settings
+from example_service.main import create_app
+app = create_app(Settings())
+packages = ["fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "asyncpg",
+            "structlog", "uvloop", "httptools"]
+print(json.dumps({
+    "python": sys.version.split()[0],
+    "middleware": [entry.cls.__name__ for entry in app.user_middleware],
+    "versions": {name: importlib.metadata.version(name) for name in packages},
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated, installed project."""
+
+    root: Path
+    package: str
+    python: Path
+    #: uvicorn arguments exactly as the generated Dockerfile's CMD has them.
+    serve_args: list[str]
+    #: Middleware classes in the order ``app.user_middleware`` lists them (outermost first).
+    middleware: list[str]
+    python_version: str
+    versions: dict[str, str]
+
+
+def create_project(svcforge: Path, dest: Path, env: dict[str, str]) -> Project:
+    """Generate the default project (with ``uv lock``) and install it with ``uv sync``."""
+    run(
+        [str(svcforge), "new", str(dest), "--defaults", "--no-git"],
+        timeout=GENERATE_TIMEOUT_SECONDS,
+        env=env,
+    )
+    run(["uv", "sync", "--locked"], cwd=dest, env=env, timeout=SYNC_TIMEOUT_SECONDS)
+    answers = (dest / ".copier-answers.yml").read_text()
+    match = re.search(r"^package_name: (\w+)$", answers, re.MULTILINE)
+    if match is None:
+        raise StepError("no package_name in the generated .copier-answers.yml")
+    package = match.group(1)
+    python = dest / ".venv" / "bin" / "python"
+    probe = _PROBE.replace("example_service", package)
+    facts = json.loads(run([str(python), "-c", probe], cwd=dest, env=env, timeout=120).strip())
+    return Project(
+        root=dest,
+        package=package,
+        python=python,
+        serve_args=shipped_uvicorn_args(dest / "Dockerfile"),
+        middleware=facts["middleware"],
+        python_version=facts["python"],
+        versions=facts["versions"],
+    )
+
+
+def shipped_uvicorn_args(dockerfile: Path) -> list[str]:
+    """The uvicorn arguments of the Dockerfile's exec-form CMD, without host and port.
+
+    Serving "as shipped" means with the production command line (e.g. its
+    ``--no-access-log``: the service writes its own access log), so it is read from the
+    generated Dockerfile instead of being copied here and drifting.
+    """
+    commands = re.findall(r"^CMD (\[.*\])\s*$", dockerfile.read_text(), re.MULTILINE)
+    if not commands:
+        raise StepError(f"no exec-form CMD in {dockerfile}")
+    argv: list[str] = json.loads(commands[-1])
+    if argv[0] != "uvicorn":
+        raise StepError(f"the Dockerfile's CMD does not run uvicorn: {argv}")
+    args: list[str] = []
+    rest = iter(argv[1:])
+    for arg in rest:
+        if arg in {"--host", "--port"}:
+            next(rest, None)
+        else:
+            args.append(arg)
+    return args
