@@ -83,8 +83,9 @@ def make_template_repo(dest: Path) -> TemplateRepo:
     previous, commit = previous_release()
     candidate = f"v{__version__}"
     assert previous != candidate, "bump __version__ after recording a release"
-    run_git(dest, "tag", previous, commit)
-    run_git(dest, "tag", candidate)
+    # -f: a clone of a repository that has the tags already brings them along.
+    run_git(dest, "tag", "-f", previous, commit)
+    run_git(dest, "tag", "-f", candidate)
     return TemplateRepo(dest, previous, candidate)
 
 

@@ -15,12 +15,12 @@ fastapi_app = FastAPI()
 
 @fastapi_app.get("/health")
 async def fastapi_health() -> dict[str, str]:
-    """The same body as the generated service's liveness probe."""
+    """Answer with the same body as the generated service's liveness probe."""
     return {"status": "ok"}
 
 
 async def starlette_health(_: Request) -> JSONResponse:
-    """The same body as the generated service's liveness probe."""
+    """Answer with the same body as the generated service's liveness probe."""
     return JSONResponse({"status": "ok"})
 
 

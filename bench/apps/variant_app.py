@@ -18,9 +18,7 @@ def create_app() -> Any:  # noqa: ANN401 - the generated package's FastAPI subcl
     app = importlib.import_module(f"{package}.main").create_app()
     drop = {name.strip() for name in os.environ.get("BENCH_DROP_MIDDLEWARE", "").split(",")}
     app.user_middleware = [
-        entry
-        for entry in app.user_middleware
-        if "*" not in drop and entry.cls.__name__ not in drop
+        entry for entry in app.user_middleware if "*" not in drop and entry.cls.__name__ not in drop
     ]
     # Starlette builds the stack lazily from user_middleware when this is None.
     app.middleware_stack = None

@@ -196,7 +196,7 @@ class Server:
         raise StepError(f"server {self.name} not ready after {timeout:.0f} s; see {self.log_path}")
 
     def rss_kib(self) -> int:
-        """Current resident set size (VmRSS) of the server process."""
+        """Return the resident set size (VmRSS) of the server process, in KiB."""
         return _status_field(self.pid, "VmRSS")
 
     def cpu_seconds(self) -> float:

@@ -24,6 +24,7 @@ packages = ["fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "asyncp
 print(json.dumps({
     "python": sys.version.split()[0],
     "middleware": [entry.cls.__name__ for entry in app.user_middleware],
+    "env_prefix": Settings.model_config.get("env_prefix", ""),
     "versions": {name: importlib.metadata.version(name) for name in packages},
 }))
 """
@@ -40,6 +41,8 @@ class Project:
     serve_args: list[str]
     #: Middleware classes in the order ``app.user_middleware`` lists them (outermost first).
     middleware: list[str]
+    #: Prefix of the service's settings variables, e.g. ``EXAMPLE_SERVICE_``.
+    env_prefix: str
     python_version: str
     versions: dict[str, str]
 
@@ -66,13 +69,14 @@ def create_project(svcforge: Path, dest: Path, env: dict[str, str]) -> Project:
         python=python,
         serve_args=shipped_uvicorn_args(dest / "Dockerfile"),
         middleware=facts["middleware"],
+        env_prefix=facts["env_prefix"],
         python_version=facts["python"],
         versions=facts["versions"],
     )
 
 
 def shipped_uvicorn_args(dockerfile: Path) -> list[str]:
-    """The uvicorn arguments of the Dockerfile's exec-form CMD, without host and port.
+    """Return the uvicorn arguments of the Dockerfile's exec-form CMD, without host and port.
 
     Serving "as shipped" means with the production command line (e.g. its
     ``--no-access-log``: the service writes its own access log), so it is read from the

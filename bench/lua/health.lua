@@ -1,0 +1,2 @@
+-- GET the URL given on the command line; no request() function, so wrk sends one
+-- pre-built request and the Lua layer costs nothing per request.

@@ -1,0 +1,332 @@
+"""Figures as Markdown tables, the targets of the benchmark issue, and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from svcbench.generation import GenerationResult
+from svcbench.serving import (
+    BARE_FASTAPI,
+    NO_MIDDLEWARE,
+    SERVICE,
+    ScenarioResult,
+    ServingResult,
+)
+from svcbench.testsuite import TestSuiteResult
+
+BEGIN_MARKER = "<!-- bench/run.py: generated figures begin -->"
+END_MARKER = "<!-- bench/run.py: generated figures end -->"
+
+HEALTH_RATIO_TARGET = 0.8
+P99_TARGET_MS = 100.0
+GET_RPS_TARGET = 2000.0
+GENERATION_OVERHEAD_TARGET = 1.10
+TEST_SUITE_TARGET_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of the issue and how this run did against it."""
+
+    name: str
+    goal: str
+    measured: str
+    met: bool
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Format a Markdown table (numeric columns right-aligned)."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    numeric = [
+        all(_is_number(row[index]) for row in cells) if cells else False
+        for index in range(len(header))
+    ]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if is_numeric else "---" for is_numeric in numeric) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("x%").replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def evaluate_targets(
+    generation: GenerationResult | None,
+    serving: ServingResult | None,
+    tests: TestSuiteResult | None,
+) -> list[Target]:
+    """Compare the run with the issue's targets (ratios within this one run)."""
+    targets: list[Target] = []
+    if serving is not None:
+        targets += _serving_targets(serving)
+    if generation is not None:
+        ratio = generation.median("svcforge") / generation.median("copier")
+        targets.append(
+            Target(
+                "Generation: svcforge new vs copier copy (median wall time)",
+                f"<= {GENERATION_OVERHEAD_TARGET:.2f}x",
+                f"{ratio:.2f}x ({generation.median('svcforge'):.2f} s vs "
+                f"{generation.median('copier'):.2f} s)",
+                ratio <= GENERATION_OVERHEAD_TARGET,
+            )
+        )
+    if tests is not None:
+        targets.append(
+            Target(
+                "Generated test suite (median wall time of `uv run pytest`)",
+                f"< {TEST_SUITE_TARGET_SECONDS:.0f} s",
+                f"{tests.median:.1f} s",
+                tests.median < TEST_SUITE_TARGET_SECONDS,
+            )
+        )
+    return targets
+
+
+def _serving_targets(serving: ServingResult) -> list[Target]:
+    targets = []
+    for conns in serving.settings.connections:
+        ratio = serving.get("health", conns).rps / serving.get("fastapi", conns).rps
+        targets.append(
+            Target(
+                f"/health, full middleware stack, vs bare FastAPI, {conns} connections",
+                f">= {HEALTH_RATIO_TARGET}x",
+                f"{ratio:.2f}x",
+                ratio >= HEALTH_RATIO_TARGET,
+            )
+        )
+    for conns in serving.settings.connections:
+        result = serving.get("get", conns)
+        p99 = result.median(lambda run: run.p99_ms)
+        targets.append(
+            Target(
+                f"GET by id (unauthenticated), {conns} connections",
+                f"0 errors, p99 < {P99_TARGET_MS:.0f} ms, >= {GET_RPS_TARGET:.0f} req/s",
+                f"{result.errors} errors, p99 {p99:.1f} ms, {result.rps:.0f} req/s",
+                result.errors == 0 and p99 < P99_TARGET_MS and result.rps >= GET_RPS_TARGET,
+            )
+        )
+    for conns in serving.settings.connections:
+        result = serving.get("list", conns)
+        p99 = result.median(lambda run: run.p99_ms)
+        targets.append(
+            Target(
+                f"List page, {conns} connections",
+                f"p99 < {P99_TARGET_MS:.0f} ms",
+                f"p99 {p99:.1f} ms ({result.rps:.0f} req/s, {result.errors} errors)",
+                p99 < P99_TARGET_MS and result.errors == 0,
+            )
+        )
+    return targets
+
+
+def targets_table(targets: Sequence[Target]) -> str:
+    """Format the targets as a Markdown table."""
+    rows = [(t.name, t.goal, t.measured, "met" if t.met else "**MISSED**") for t in targets]
+    return table(("target", "goal", "this run", "status"), rows)
+
+
+def generation_section(result: GenerationResult) -> str:
+    """Part 1 as Markdown."""
+    rows = []
+    for name, tool in result.tools.items():
+        seconds, peak = tool.seconds, tool.peak_mib
+        rows.append(
+            (
+                name,
+                len(seconds),
+                f"{min(seconds):.2f}",
+                f"{statistics.median(seconds):.2f}",
+                f"{max(seconds):.2f}",
+                f"{statistics.median(peak):.0f}",
+                f"{max(peak):.0f}",
+                result.files[name],
+                f"{result.startup_seconds[name]:.2f}",
+            )
+        )
+    header = (
+        "command",
+        "runs",
+        "min s",
+        "median s",
+        "max s",
+        "peak RSS median MiB",
+        "peak RSS max MiB",
+        "files",
+        "`--version` s",
+    )
+    ratio = result.median("svcforge") / result.median("copier")
+    profile = result.profile
+    markers = table(
+        ("where the time goes (cumulative)", "calls", "seconds", "share"),
+        [
+            (m.label, m.calls, f"{m.seconds:.3f}", f"{m.seconds / profile.total_seconds:.0%}")
+            for m in profile.markers
+        ],
+    )
+    own = table(
+        ("top own time", "calls", "seconds"),
+        [(f"`{line.label}`", line.calls, f"{line.seconds:.3f}") for line in profile.top_own_time],
+    )
+    commands = "\n".join(f"    {tool.command}" for tool in result.tools.values())
+    same = "identical" if result.same_output else "**DIFFERENT**"
+    summary = (
+        f"svcforge / copier (median): **{ratio:.2f}x**. Output of the two commands: "
+        f"{same} (ignoring the template commit id Copier records). Peak RSS is the "
+        "generating process's own (`os.wait4`), not its git children's. `--version` "
+        "is the start-up (import) cost of each CLI alone."
+    )
+    how = (
+        "Commands (alternating, after one untimed warm-up of each; svcforge with "
+        f"`SVCFORGE_TEMPLATE=<repo> SVCFORGE_TEMPLATE_REF=HEAD`):\n\n{commands}"
+    )
+    profiled = (
+        f"Profile of one render (`{profile.command}`), "
+        f"{profile.total_seconds:.2f} s under cProfile:"
+    )
+    return "\n\n".join(
+        ["## 1. Generation", table(header, rows), summary, how, profiled, markers, own]
+    )
+
+
+def serving_section(result: ServingResult) -> str:
+    """Parts 2 and 3 as Markdown."""
+    method = (
+        f"Each row: median of {result.settings.reps} runs of "
+        f"{result.settings.duration_seconds} s (after a {result.settings.warmup_seconds} s "
+        "warm-up each), alternating between all rows, order reversed every other "
+        "repetition. Errors: non-2xx/3xx answers plus socket errors and timeouts "
+        "(> 2 s), summed over all runs. RSS: largest VmRSS of the server after a run. "
+        "CPU columns: CPU time per request of the server process, of all PostgreSQL "
+        "processes, and of everything else on the machine during the run (the "
+        "benchmark's noise: other jobs sharing the 2 cores), in % of one core."
+    )
+    auth = (
+        f"The GET by id and the list page are **unauthenticated**: the template has no "
+        f"authentication yet (`auth_headers()` in `bench/svcbench/serving.py` is the one "
+        f"place to add it). The service wrote {result.access_log_lines:,} JSON access-log "
+        f"lines to a file during the run (access log on, as shipped)."
+    )
+    main = _serving_table([r for r in result.results if not r.scenario.breakdown], result)
+    breakdown = "## 3. Per-middleware cost of /health\n\n" + _breakdown_table(result)
+    return "\n\n".join(["## 2. Serving", main, method, auth, breakdown])
+
+
+def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) -> str:
+    rows = []
+    for result in results:
+        ratio = ""
+        if result.scenario.path == "/health":
+            bare = serving.get("fastapi", result.connections).rps
+            ratio = f"{result.rps / bare:.2f}x"
+        rows.append(
+            (
+                result.scenario.server,
+                f"`{result.scenario.label}`",
+                result.connections,
+                f"{result.rps:,.0f}",
+                ratio,
+                f"{result.median(lambda run: run.p50_ms):.1f}",
+                f"{result.median(lambda run: run.p99_ms):.1f}",
+                result.errors,
+                f"{result.rss_mib:.0f}",
+                f"{result.median(lambda run: run.server_cpu_us):.0f}",
+                f"{result.median(lambda run: run.postgres_cpu_us):.0f}",
+                f"{result.median(lambda run: run.background_cpu_percent):.0f}%",
+            )
+        )
+    header = (
+        "server",
+        "request",
+        "conns",
+        "req/s",
+        "vs bare FastAPI",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "RSS MiB",
+        "server CPU µs/req",
+        "PostgreSQL CPU µs/req",
+        "other CPU",
+    )
+    return table(header, rows)
+
+
+def _breakdown_table(serving: ServingResult) -> str:
+    conns = serving.settings.breakdown_connections
+    bare = serving.get("fastapi", conns)
+    full = serving.get("health", conns)
+    full_cpu = full.median(lambda run: run.server_cpu_us)
+    variants: list[tuple[str, ScenarioResult]] = [("full stack (as shipped)", full)]
+    for name in serving.middleware:
+        variants.append((f"without {name}", serving.get(f"health without {name}", conns)))
+    variants.append(("without any middleware", serving.get(f"health {NO_MIDDLEWARE}", conns)))
+    variants.append((BARE_FASTAPI, bare))
+    rows = []
+    for label, result in variants:
+        cpu = result.median(lambda run: run.server_cpu_us)
+        rows.append(
+            (
+                label,
+                f"{result.rps:,.0f}",
+                f"{result.rps / bare.rps:.2f}x",
+                f"{result.median(lambda run: run.p99_ms):.1f}",
+                f"{cpu:.0f}",
+                f"{full_cpu - cpu:+.0f}" if result is not full else "",
+            )
+        )
+    header = (
+        f"{SERVICE} variant ({conns} connections)",
+        "req/s",
+        "vs bare FastAPI",
+        "p99 ms",
+        "server CPU µs/req",
+        "CPU saved vs full µs/req",
+    )
+    order = ", ".join(f"`{name}`" for name in serving.middleware)
+    note = (
+        f"Middleware, outermost first: {order}. A variant is the generated app built by its "
+        "own factory with classes removed from `app.user_middleware` "
+        "(`bench/apps/variant_app.py`); the template is unchanged. The CPU saved by removing "
+        "a middleware is its cost per request, and is less noisy than req/s."
+    )
+    return table(header, rows) + "\n\n" + note
+
+
+def tests_section(result: TestSuiteResult) -> str:
+    """Part 4 as Markdown."""
+    runs = ", ".join(f"{seconds:.1f} s" for seconds in result.seconds)
+    return (
+        "## 4. Generated test suite\n\n"
+        f"`{result.command}` in the generated project after `uv sync`: median "
+        f"**{result.median:.1f} s** (runs: {runs}; the first one also compiles the bytecode "
+        f"cache). pytest's own summary: `{result.summary}`; the rest of the wall time is "
+        "interpreter start-up, imports and uv's environment check."
+    )
+
+
+def machine_section(facts: dict[str, str]) -> str:
+    """Format the machine and software facts."""
+    return "## Machine\n\n" + table(("what", "value"), list(facts.items()))
+
+
+def write_docs(path: Path, generated: str, preamble: str) -> None:
+    """Replace the generated part of the docs page, keeping hand-written text around it."""
+    block = f"{BEGIN_MARKER}\n\n{generated.strip()}\n\n{END_MARKER}"
+    if path.exists():
+        text = path.read_text()
+        if BEGIN_MARKER in text and END_MARKER in text:
+            before = text.split(BEGIN_MARKER, 1)[0]
+            after = text.split(END_MARKER, 1)[1]
+            path.write_text(before + block + after)
+            return
+    path.write_text(f"{preamble.strip()}\n\n{block}\n")

@@ -1,0 +1,438 @@
+"""Parts 2 and 3: the generated service under wrk, next to bare FastAPI and Starlette."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from svcbench.db import Postgres, delete_posted_items, seed_items
+from svcbench.procs import Server, StepError, busy_cpu_seconds, run, run_measured
+from svcbench.project import Project
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+APPS_DIR = BENCH_DIR / "apps"
+LUA_DIR = BENCH_DIR / "lua"
+
+SEED_ROWS = 10_000
+PAGE_SIZE = 20
+POST_PREFIX = "bench-post"
+SERVER_START_TIMEOUT_SECONDS = 60.0
+MIGRATE_TIMEOUT_SECONDS = 120.0
+#: wrk counts a request that takes longer than this as a timeout error (a stall).
+WRK_TIMEOUT = "2s"
+WRK_THREADS = 2
+
+SERVICE = "service"
+BARE_FASTAPI = "bare FastAPI"
+BARE_STARLETTE = "bare Starlette"
+NO_MIDDLEWARE = "no middleware"
+
+
+def auth_headers(project: Project) -> dict[str, str]:
+    """Headers that authenticate wrk's requests to the service's API.
+
+    The one place to change when the template gains authentication: return e.g.
+    ``{"Authorization": f"Bearer {token}"}`` with a token minted for ``project``. The
+    template has no authentication yet, so the API is benchmarked unauthenticated.
+    """
+    del project  # nothing to authenticate against yet
+    return {}
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How hard and how long to load each server."""
+
+    reps: int
+    duration_seconds: int
+    warmup_seconds: int
+    connections: tuple[int, ...] = (8, 64)
+    #: The per-middleware breakdown runs at this concurrency only (time budget).
+    breakdown_connections: int = 64
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One endpoint of one server, loaded by one wrk script."""
+
+    key: str
+    label: str
+    server: str
+    path: str
+    script: str
+    args: tuple[str, ...] = ()
+    connections: tuple[int, ...] = ()
+    #: Whether the scenario creates rows that must be removed after each run.
+    posts: bool = False
+    #: Whether the scenario belongs to the per-middleware breakdown (part 3).
+    breakdown: bool = False
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """The outcome of one wrk run."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    status_errors: int
+    socket_errors: int
+    rss_kib: int
+    #: CPU seconds per request used by the server, by PostgreSQL and by everything else.
+    server_cpu_us: float
+    postgres_cpu_us: float
+    #: CPU the rest of the machine used during the run, in % of one core (noise).
+    background_cpu_percent: float
+
+    @property
+    def rps(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds
+
+
+@dataclass
+class ScenarioResult:
+    """Every run of one scenario at one concurrency, and their medians."""
+
+    scenario: Scenario
+    connections: int
+    runs: list[LoadRun] = field(default_factory=list)
+
+    def median(self, metric: Callable[[LoadRun], float]) -> float:
+        """Median of a metric over the runs."""
+        return statistics.median(metric(run) for run in self.runs)
+
+    @property
+    def rps(self) -> float:
+        """Median requests per second."""
+        return self.median(lambda run: run.rps)
+
+    @property
+    def errors(self) -> int:
+        """Failed requests over all runs: non-2xx/3xx answers and socket errors."""
+        return sum(run.status_errors + run.socket_errors for run in self.runs)
+
+    @property
+    def rss_mib(self) -> float:
+        """Largest server RSS seen after a run, in MiB."""
+        return max(run.rss_kib for run in self.runs) / 1024
+
+
+@dataclass(frozen=True)
+class ServingResult:
+    """Everything parts 2 and 3 measured."""
+
+    results: list[ScenarioResult]
+    settings: LoadSettings
+    middleware: list[str]
+    serve_args: list[str]
+    access_log_lines: int
+    postgres_version: str
+    wrk_command: str
+
+    def get(self, key: str, connections: int) -> ScenarioResult:
+        """Return the result of a scenario at a concurrency."""
+        for result in self.results:
+            if result.scenario.key == key and result.connections == connections:
+                return result
+        raise KeyError((key, connections))
+
+
+def scenarios(middleware: list[str], ids_file: Path, settings: LoadSettings) -> list[Scenario]:
+    """Every load scenario, in the order one repetition runs them."""
+    conns = settings.connections
+    items = "/api/v1/items"
+    page_args = (str(PAGE_SIZE), str(SEED_ROWS - PAGE_SIZE))
+    plan = [
+        Scenario("health", "GET /health", SERVICE, "/health", "health.lua", (), conns),
+        Scenario("fastapi", "GET /health", BARE_FASTAPI, "/health", "health.lua", (), conns),
+        Scenario("starlette", "GET /health", BARE_STARLETTE, "/health", "health.lua", (), conns),
+        Scenario(
+            "get", f"GET {items}/{{id}}", SERVICE, items, "get_by_id.lua", (str(ids_file),), conns
+        ),
+        Scenario(
+            "list",
+            f"GET {items}?limit={PAGE_SIZE}&offset=<random>",
+            SERVICE,
+            items,
+            "list.lua",
+            page_args,
+            conns,
+        ),
+        Scenario("post", f"POST {items}", SERVICE, items, "post.lua", (), conns, posts=True),
+    ]
+    # Part 3: the service with one middleware removed at a time, then with none.
+    for server in [*(f"without {name}" for name in middleware), NO_MIDDLEWARE]:
+        plan.append(
+            Scenario(
+                f"health {server}",
+                "GET /health",
+                server,
+                "/health",
+                "health.lua",
+                (),
+                (settings.breakdown_connections,),
+                breakdown=True,
+            )
+        )
+    return plan
+
+
+def measure_serving(
+    *,
+    project: Project,
+    postgres: Postgres,
+    settings: LoadSettings,
+    workdir: Path,
+    env: dict[str, str],
+) -> ServingResult:
+    """Seed a database, start every server, load each scenario, and stop everything."""
+    with postgres.temporary_database("svcforge_bench") as database:
+        service_env = {**env, f"{project.env_prefix}DB_NAME": database}
+        alembic = project.root / ".venv" / "bin" / "alembic"
+        run(
+            [str(alembic), "upgrade", "head"],
+            cwd=project.root,
+            env=service_env,
+            timeout=MIGRATE_TIMEOUT_SECONDS,
+        )
+        ids_file = workdir / "item_ids.txt"
+        ids_file.write_text("\n".join(seed_items(postgres, database, SEED_ROWS)) + "\n")
+        plan = scenarios(project.middleware, ids_file, settings)
+        with _servers(project, workdir, service_env, plan) as servers:
+            results = _load_all(plan, servers, settings, workdir, postgres, database, project)
+            log_lines = _count_lines(workdir / f"{SERVICE}.log")
+        return ServingResult(
+            results=results,
+            settings=settings,
+            middleware=project.middleware,
+            serve_args=project.serve_args,
+            access_log_lines=log_lines,
+            postgres_version=postgres.server_version(),
+            wrk_command=(
+                f"wrk -t{WRK_THREADS} -c<8|64> -d{settings.duration_seconds}s --latency "
+                f"--timeout {WRK_TIMEOUT} -s <scenario>.lua <url> -- <args>"
+            ),
+        )
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server_argv(project: Project, server: str) -> tuple[list[str], dict[str, str]]:
+    """Build the uvicorn command line and extra environment of one server.
+
+    Every server gets the uvicorn options of the generated Dockerfile, so the bare apps
+    run under the same server settings as the service.
+    """
+    app_target, *options = project.serve_args
+    options = [option for option in options if option != "--factory"]
+    uvicorn = [str(project.python), "-m", "uvicorn"]
+    apps = ["--app-dir", str(APPS_DIR)]
+    if server == SERVICE:
+        return [*uvicorn, app_target, "--factory", *options], {}
+    if server == BARE_FASTAPI:
+        return [*uvicorn, "bare_apps:fastapi_app", *apps, *options], {}
+    if server == BARE_STARLETTE:
+        return [*uvicorn, "bare_apps:starlette_app", *apps, *options], {}
+    drop = "*" if server == NO_MIDDLEWARE else server.removeprefix("without ")
+    extra = {"BENCH_DROP_MIDDLEWARE": drop, "BENCH_PACKAGE": project.package}
+    return [*uvicorn, "variant_app:create_app", "--factory", *apps, *options], extra
+
+
+@contextlib.contextmanager
+def _servers(
+    project: Project, workdir: Path, env: dict[str, str], plan: list[Scenario]
+) -> Iterator[dict[str, Server]]:
+    """Start one uvicorn per server named in the plan; stop them all on the way out.
+
+    All servers run for the whole benchmark so that repetitions can alternate between
+    them; an idle server costs no CPU.
+    """
+    servers: dict[str, Server] = {}
+    try:
+        for name in dict.fromkeys(scenario.server for scenario in plan):
+            argv, extra = _server_argv(project, name)
+            port = _free_port()
+            server = Server(
+                name,
+                [*argv, "--host", "127.0.0.1", "--port", str(port)],
+                port=port,
+                cwd=project.root,
+                env={**env, **extra},
+                # The service's JSON access log goes here: on, as shipped, but off screen.
+                log_path=workdir / f"{name}.log",
+            )
+            servers[name] = server
+            server.start(ready_path="/health", timeout=SERVER_START_TIMEOUT_SECONDS)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _load_all(
+    plan: list[Scenario],
+    servers: dict[str, Server],
+    settings: LoadSettings,
+    workdir: Path,
+    postgres: Postgres,
+    database: str,
+    project: Project,
+) -> list[ScenarioResult]:
+    """Run every scenario ``reps`` times, reversing the order on every other repetition."""
+    headers = auth_headers(project)
+    results = {
+        (scenario.key, conns): ScenarioResult(scenario, conns)
+        for scenario in plan
+        for conns in scenario.connections
+    }
+    steps = list(results.values())
+    # Warm every endpoint once (imports, pools, caches) before anything is measured.
+    for step in steps:
+        if step.connections == max(step.scenario.connections):
+            _wrk(
+                step.scenario,
+                step.connections,
+                settings.warmup_seconds * 3,
+                servers,
+                workdir,
+                headers,
+                tag="warm-up",
+            )
+            _after(step.scenario, postgres, database)
+    for rep in range(settings.reps):
+        for step in steps if rep % 2 == 0 else reversed(steps):
+            scenario = step.scenario
+            _wrk(
+                scenario,
+                step.connections,
+                settings.warmup_seconds,
+                servers,
+                workdir,
+                headers,
+                tag=f"w{rep}",
+            )
+            step.runs.append(
+                _wrk(
+                    scenario,
+                    step.connections,
+                    settings.duration_seconds,
+                    servers,
+                    workdir,
+                    headers,
+                    tag=f"r{rep}",
+                )
+            )
+            _after(scenario, postgres, database)
+            print(
+                f"  rep {rep + 1}/{settings.reps} {scenario.server:<32} {scenario.label:<40} "
+                f"c{step.connections:<3} {step.runs[-1].rps:8.0f} req/s "
+                f"p99 {step.runs[-1].p99_ms:7.1f} ms",
+                flush=True,
+            )
+    return steps
+
+
+def _after(scenario: Scenario, postgres: Postgres, database: str) -> None:
+    if scenario.posts:
+        delete_posted_items(postgres, database, POST_PREFIX)
+
+
+def _wrk(
+    scenario: Scenario,
+    connections: int,
+    seconds: int,
+    servers: dict[str, Server],
+    workdir: Path,
+    headers: dict[str, str],
+    *,
+    tag: str,
+) -> LoadRun:
+    """Run wrk once and collect its result with the server's RSS and CPU figures."""
+    server = servers[scenario.server]
+    script = workdir / f"{Path(scenario.script).stem}.lua"
+    if not script.exists():
+        common = (LUA_DIR / "common.lua").read_text()
+        script.write_text(common + "\n" + (LUA_DIR / scenario.script).read_text())
+    args = list(scenario.args)
+    if scenario.posts:
+        # A prefix per wrk run keeps names unique across runs and warm-ups.
+        args = [f"{POST_PREFIX}-{tag}-c{connections}"]
+    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+    argv = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        WRK_TIMEOUT,
+        "-s",
+        str(script),
+        *header_args,
+        server.base_url + scenario.path,
+        "--",
+        *args,
+    ]
+    busy_before, server_before, postgres_before = (
+        busy_cpu_seconds(),
+        server.cpu_seconds(),
+        _postgres_cpu_seconds(),
+    )
+    measured = run_measured(argv, timeout=seconds + 60)
+    busy = busy_cpu_seconds() - busy_before
+    server_cpu = server.cpu_seconds() - server_before
+    postgres_cpu = _postgres_cpu_seconds() - postgres_before
+    fields = _parse_result(measured.output)
+    requests = max(fields["requests"], 1)
+    elapsed = fields["duration_us"] / 1e6
+    background = busy - server_cpu - postgres_cpu - measured.cpu_seconds
+    return LoadRun(
+        requests=fields["requests"],
+        seconds=elapsed,
+        p50_ms=fields["p50_us"] / 1000,
+        p99_ms=fields["p99_us"] / 1000,
+        max_ms=fields["max_us"] / 1000,
+        status_errors=fields["status"],
+        socket_errors=sum(fields[kind] for kind in ("connect", "read", "write", "timeout")),
+        rss_kib=server.rss_kib(),
+        server_cpu_us=server_cpu / requests * 1e6,
+        postgres_cpu_us=postgres_cpu / requests * 1e6,
+        background_cpu_percent=max(background, 0.0) / elapsed * 100,
+    )
+
+
+def _parse_result(output: str) -> dict[str, int]:
+    for line in output.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            pairs = (item.split("=", 1) for item in line.split()[1:])
+            return {key: int(value) for key, value in pairs}
+    raise StepError(f"wrk printed no result:\n{output[-2000:]}")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process (server and backends) so far."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            comm, rest = stat.read_text().split(" (", 1)[1].rsplit(") ", 1)
+            if comm.startswith("postgres"):
+                fields = rest.split()
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
