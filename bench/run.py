@@ -2,7 +2,7 @@
 
 Usage, from the repository root (needs wrk, psql and PostgreSQL on 127.0.0.1:5432):
 
-    uv run python bench/run.py            # full run, about 13 minutes
+    uv run python bench/run.py            # full run, about 12 minutes
     uv run python bench/run.py --quick    # smoke run: 1 repetition, 3 s loads
 
 Parts: 1. ``svcforge new`` vs ``copier copy``; 2. the generated service under wrk next to

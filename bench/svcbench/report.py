@@ -210,6 +210,11 @@ def serving_section(result: ServingResult) -> str:
         "processes, and of everything else on the machine during the run (the "
         "benchmark's noise: other jobs sharing the 2 cores), in % of one core."
     )
+    reference = (
+        "`vs reference`: requests/s as a ratio to bare FastAPI for `/health`, and to "
+        "`bare FastAPI + asyncpg` (one `fetchrow` per request, same pool size, no ORM, no "
+        "middleware: the floor of this stack on this machine) for the GET by id."
+    )
     auth = (
         f"The GET by id and the list page are **unauthenticated**: the template has no "
         f"authentication yet (`auth_headers()` in `bench/svcbench/serving.py` is the one "
@@ -218,16 +223,16 @@ def serving_section(result: ServingResult) -> str:
     )
     main = _serving_table([r for r in result.results if not r.scenario.breakdown], result)
     breakdown = "## 3. Per-middleware cost of /health\n\n" + _breakdown_table(result)
-    return "\n\n".join(["## 2. Serving", main, method, auth, breakdown])
+    return "\n\n".join(["## 2. Serving", main, method, reference, auth, breakdown])
 
 
 def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) -> str:
     rows = []
     for result in results:
+        reference = _reference(result)
         ratio = ""
-        if result.scenario.path == "/health":
-            bare = serving.get("fastapi", result.connections).rps
-            ratio = f"{result.rps / bare:.2f}x"
+        if reference is not None:
+            ratio = f"{result.rps / serving.get(reference, result.connections).rps:.2f}x"
         rows.append(
             (
                 result.scenario.server,
@@ -249,7 +254,7 @@ def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) ->
         "request",
         "conns",
         "req/s",
-        "vs bare FastAPI",
+        "vs reference",
         "p50 ms",
         "p99 ms",
         "errors",
@@ -259,6 +264,15 @@ def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) ->
         "other CPU",
     )
     return table(header, rows)
+
+
+def _reference(result: ScenarioResult) -> str | None:
+    """Return the scenario a row is compared with (bare FastAPI or FastAPI + asyncpg)."""
+    if result.scenario.path == "/health":
+        return "fastapi"
+    if result.scenario.key in {"get", "asyncpg-get"}:
+        return "asyncpg-get"
+    return None
 
 
 def _breakdown_table(serving: ServingResult) -> str:

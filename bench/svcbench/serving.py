@@ -30,6 +30,7 @@ WRK_THREADS = 2
 SERVICE = "service"
 BARE_FASTAPI = "bare FastAPI"
 BARE_STARLETTE = "bare Starlette"
+BARE_ASYNCPG = "bare FastAPI + asyncpg"
 NO_MIDDLEWARE = "no middleware"
 
 
@@ -167,6 +168,16 @@ def scenarios(middleware: list[str], ids_file: Path, settings: LoadSettings) -> 
             conns,
         ),
         Scenario("post", f"POST {items}", SERVICE, items, "post.lua", (), conns, posts=True),
+        # The floor for a database read on this machine: no ORM, no middleware.
+        Scenario(
+            "asyncpg-get",
+            f"GET {items}/{{id}}",
+            BARE_ASYNCPG,
+            items,
+            "get_by_id.lua",
+            (str(ids_file),),
+            conns,
+        ),
     ]
     # Part 3: the service with one middleware removed at a time, then with none.
     for server in [*(f"without {name}" for name in middleware), NO_MIDDLEWARE]:
@@ -206,7 +217,7 @@ def measure_serving(
         ids_file = workdir / "item_ids.txt"
         ids_file.write_text("\n".join(seed_items(postgres, database, SEED_ROWS)) + "\n")
         plan = scenarios(project.middleware, ids_file, settings)
-        with _servers(project, workdir, service_env, plan) as servers:
+        with _servers(project, workdir, service_env, plan, database) as servers:
             results = _load_all(plan, servers, settings, workdir, postgres, database, project)
             log_lines = _count_lines(workdir / f"{SERVICE}.log")
         return ServingResult(
@@ -234,7 +245,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _server_argv(project: Project, server: str) -> tuple[list[str], dict[str, str]]:
+def _server_argv(project: Project, server: str, database: str) -> tuple[list[str], dict[str, str]]:
     """Build the uvicorn command line and extra environment of one server.
 
     Every server gets the uvicorn options of the generated Dockerfile, so the bare apps
@@ -250,6 +261,8 @@ def _server_argv(project: Project, server: str) -> tuple[list[str], dict[str, st
         return [*uvicorn, "bare_apps:fastapi_app", *apps, *options], {}
     if server == BARE_STARLETTE:
         return [*uvicorn, "bare_apps:starlette_app", *apps, *options], {}
+    if server == BARE_ASYNCPG:
+        return [*uvicorn, "bare_apps:asyncpg_app", *apps, *options], {"BENCH_DB_NAME": database}
     drop = "*" if server == NO_MIDDLEWARE else server.removeprefix("without ")
     extra = {"BENCH_DROP_MIDDLEWARE": drop, "BENCH_PACKAGE": project.package}
     return [*uvicorn, "variant_app:create_app", "--factory", *apps, *options], extra
@@ -257,7 +270,7 @@ def _server_argv(project: Project, server: str) -> tuple[list[str], dict[str, st
 
 @contextlib.contextmanager
 def _servers(
-    project: Project, workdir: Path, env: dict[str, str], plan: list[Scenario]
+    project: Project, workdir: Path, env: dict[str, str], plan: list[Scenario], database: str
 ) -> Iterator[dict[str, Server]]:
     """Start one uvicorn per server named in the plan; stop them all on the way out.
 
@@ -267,7 +280,7 @@ def _servers(
     servers: dict[str, Server] = {}
     try:
         for name in dict.fromkeys(scenario.server for scenario in plan):
-            argv, extra = _server_argv(project, name)
+            argv, extra = _server_argv(project, name, database)
             port = _free_port()
             server = Server(
                 name,
@@ -427,12 +440,16 @@ def _parse_result(output: str) -> dict[str, int]:
 
 
 def _postgres_cpu_seconds() -> float:
-    """CPU time of every PostgreSQL process (server and backends) so far."""
+    """CPU time of every PostgreSQL process so far, exited backends included.
+
+    A backend that exits takes its counters with it, but the postmaster collects them
+    when it reaps the backend (cutime/cstime), so the sum stays monotonic.
+    """
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             comm, rest = stat.read_text().split(" (", 1)[1].rsplit(") ", 1)
             if comm.startswith("postgres"):
-                fields = rest.split()
-                ticks += int(fields[11]) + int(fields[12])
+                # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after comm.
+                ticks += sum(int(value) for value in rest.split()[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
