@@ -33,11 +33,11 @@ from svcforge.errors import (
     TemplateError,
     ToolError,
 )
+from svcforge.project import git
 from svcforge.template_source import TemplateSource
 
 #: ``uv lock`` resolves against PyPI; give it time but never hang forever.
 LOCK_TIMEOUT_SECONDS = 600
-GIT_TIMEOUT_SECONDS = 120
 
 # Copier reports these ValueErrors for problems with the template, not the answers.
 _TEMPLATE_VALUE_ERRORS = ("Local template must be a directory", "Unknown revision")
@@ -242,26 +242,13 @@ def uv_lock(dest: Path) -> str | None:
 
 def _git(dest: Path, *args: str) -> str:
     try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=dest,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
+        return git(dest, *args).strip()
+    except ToolError as error:
         raise PostGenerationError(
-            f"The project was generated in {dest}, but `git {' '.join(args)}` failed: {err}"
-        ) from None
-    if proc.returncode != 0:
-        raise PostGenerationError(
-            f"The project was generated in {dest}, but `git {' '.join(args)}` failed:\n"
-            + (proc.stderr or proc.stdout).strip(),
+            f"The project was generated in {dest}, but {error.message}",
             hint=f"Fix the problem, then run: cd {dest} && git init && git add -A "
             f"&& git commit -m 'Initial commit from svcforge {__version__}'",
-        )
-    return proc.stdout.strip()
+        ) from None
 
 
 def _git_commit(dest: Path) -> str:

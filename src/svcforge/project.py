@@ -73,8 +73,11 @@ def git(root: Path, *args: str, check: bool = True) -> str:
         )
     except FileNotFoundError:
         raise ToolError("git is not installed.") from None
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ToolError(f"`git {' '.join(args)}` failed in {root}: {error}") from None
     if check and proc.returncode != 0:
-        raise ToolError(f"`git {' '.join(args)}` failed in {root}: {proc.stderr.strip()}")
+        output = (proc.stderr or proc.stdout).strip()
+        raise ToolError(f"`git {' '.join(args)}` failed in {root}:\n{output}")
     return proc.stdout
 
 
