@@ -208,6 +208,7 @@ def _profile_render(bin_dir: Path, workdir: Path, env: dict[str, str]) -> Render
     )
     return RenderProfile(
         command="python -m cProfile -o render.prof " + " ".join(args).replace(str(workdir), "."),
+        # Not in typeshed either, like `stats` above.
         total_seconds=float(stats.total_tt),  # type: ignore[attr-defined]
         markers=markers,
         top_own_time=own_time[:8],
