@@ -155,7 +155,7 @@ def _run_parts(
     project: Project | None = None
     if "serving" in parts or "tests" in parts:
         _step("generating and installing the default project")
-        project = create_project(bin_dir / "svcforge", workdir / "project", env)
+        project = create_project(bin_dir / "svcforge", workdir / "example-service", env)
         facts["generated project"] = f"Python {project.python_version}, " + ", ".join(
             f"{name} {version}" for name, version in project.versions.items()
         )

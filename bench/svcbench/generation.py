@@ -118,13 +118,14 @@ def measure_generation(
     for rep in range(-1, reps):
         # Alternate which tool goes first, so drift in the machine's load hits both.
         for name in TOOLS if rep % 2 else reversed(TOOLS):
-            dest = workdir / f"{name}-{rep + 1}"
+            # The same folder name for both tools: the project name defaults to it.
+            dest = workdir / f"{name}-{rep + 1}" / "example-service"
             argv = command(name, bin_dir=bin_dir, repo=repo, dest=dest)
             measured = run_measured(argv, env=env, timeout=RENDER_TIMEOUT_SECONDS)
             if rep >= 0:
                 tools[name].runs.append(measured)
             if name in outputs:
-                shutil.rmtree(dest)
+                shutil.rmtree(dest.parent)
             else:
                 outputs[name] = dest
     startup = {

@@ -4,8 +4,6 @@
 class DomainError(Exception):
     """Base of every error a use case raises on purpose."""
 
-    title = "Domain rule violated"
-
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -14,10 +12,14 @@ class DomainError(Exception):
 class NotFoundError(DomainError):
     """The requested entity does not exist."""
 
-    title = "Resource not found"
-
 
 class ConflictError(DomainError):
     """The change would break a uniqueness or state rule."""
 
-    title = "Conflict with the current state"
+
+class DependencyUnavailableError(DomainError):
+    """A backing service (the database, ...) cannot serve now; retrying later may work."""
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
