@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,33 @@ class TemplateRepo:
 
     def release(self, tag: str, relpath: str, old: str, new: str) -> None:
         """Commit a change of one line of a template file and tag it as a release."""
+        self.edit(relpath, lambda text: text.replace(old, new, 1) if old in text else "")
+        self.tag(tag)
+
+    def edit(self, relpath: str, change: Callable[[str], str]) -> None:
+        """Change a template file (``change`` gets and returns its text)."""
         file = self.path / relpath
         text = file.read_text()
-        assert old in text, f"{old!r} not in {relpath}"
-        file.write_text(text.replace(old, new, 1))
-        run_git(self.path, "commit", "--quiet", "-am", f"Release {tag}")
+        changed = change(text)
+        assert changed, f"the change of {relpath} emptied it"
+        assert changed != text, f"the change of {relpath} changed nothing"
+        file.write_text(changed)
+
+    def add(self, relpath: str, content: str) -> None:
+        """Add a template file."""
+        file = self.path / relpath
+        assert not file.exists(), f"{relpath} exists already"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(content)
+
+    def delete(self, relpath: str) -> None:
+        """Delete a template file."""
+        (self.path / relpath).unlink()
+
+    def tag(self, tag: str) -> None:
+        """Commit the template changes made so far and tag them as release ``tag``."""
+        run_git(self.path, "add", "--all")
+        run_git(self.path, "commit", "--quiet", "-m", f"Release {tag}")
         run_git(self.path, "tag", tag)
 
 
@@ -91,6 +114,9 @@ def make_template_repo(dest: Path) -> TemplateRepo:
 
 def generate_at(repo: TemplateRepo, ref: str, dest: Path, **answers: str) -> Path:
     """Generate a project from ``repo`` at ``ref`` and commit it, as `svcforge new` does."""
+    # The project name defaults to the destination folder's; tests compare projects made in
+    # folders of different names, so they all get the same default name.
+    answers = {"project_name": "Example Service", **answers}
     copier.run_copy(
         str(repo.path), dest, data=answers, defaults=True, vcs_ref=ref, quiet=True, unsafe=False
     )
@@ -116,3 +142,28 @@ def tree(root: Path) -> dict[str, bytes]:
             )
         files[str(relative)] = content
     return files
+
+
+def exact_state(root: Path) -> dict[str, object]:
+    """Everything an interrupted or failed update must leave as it was, byte for byte.
+
+    Every file outside ``.git`` (contents, link targets, permission bits), HEAD, what
+    ``git status`` reports (untracked and ignored files included) and the staged diff.
+    """
+    files: dict[str, tuple[int, bytes]] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if ".git" in relative.parts:
+            continue
+        if path.is_symlink():
+            files[str(relative)] = (0, os.fsencode(str(path.readlink())))
+        elif path.is_file():
+            files[str(relative)] = (path.stat().st_mode, path.read_bytes())
+        else:
+            files[f"{relative}/"] = (path.stat().st_mode, b"")
+    return {
+        "files": files,
+        "head": run_git(root, "rev-parse", "HEAD"),
+        "status": run_git(root, "status", "--porcelain", "--untracked-files=all", "--ignored"),
+        "staged": run_git(root, "diff", "--cached", "--binary"),
+    }

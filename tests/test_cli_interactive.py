@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -90,4 +91,18 @@ def test_ctrl_c_aborts_and_writes_nothing(tmp_path: Path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
+    assert not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_during_questions_writes_nothing(tmp_path: Path, sig: signal.Signals):
+    child = spawn_new(tmp_path)
+    answer(child, "Human-readable name")
+    child.expect_exact("Repository / distribution name")
+    child.kill(sig)
+    child.expect_exact(f"Interrupted by {sig.name}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 128 + sig.value, (tmp_path / "terminal.log").read_text()
+    assert "Traceback" not in (tmp_path / "terminal.log").read_text()
     assert not (tmp_path / "svc").exists()

@@ -20,6 +20,7 @@ from svcforge.errors import (
     InteractiveSessionRequiredError,
     InvalidAnswerError,
 )
+from tests.support import snapshot
 
 FAST = ["--no-git", "--no-lock"]
 
@@ -44,14 +45,6 @@ def public(project: Path) -> dict:
     return {k: v for k, v in answers(project).items() if not k.startswith("_")}
 
 
-def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every path below root with its bytes (None for directories)."""
-    return {
-        str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
-        for p in sorted(root.rglob("*"))
-    }
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -69,9 +62,11 @@ def test_version():
 
 
 def test_defaults_generation_stores_absolute_src_path(workdir: Path, repo_root: Path):
-    result = svcforge("new", "svc", "--defaults", *FAST)
+    # Named like the default project: the default names agree whether they come from the
+    # default project name or from the destination's name.
+    result = svcforge("new", "example-service", "--defaults", *FAST)
     assert result.exit_code == 0, result.output
-    project = workdir / "svc"
+    project = workdir / "example-service"
     recorded = answers(project)
     assert Path(recorded["_src_path"]).is_absolute()
     assert Path(recorded["_src_path"]) == repo_root
@@ -82,10 +77,16 @@ def test_defaults_generation_stores_absolute_src_path(workdir: Path, repo_root: 
     assert "make install" in result.stdout
 
 
-def test_git_repo_has_one_commit_and_clean_tree(workdir: Path):
+def test_git_repo_has_one_commit_and_clean_tree(workdir: Path, monkeypatch: pytest.MonkeyPatch):
+    # Whatever the machine's init.defaultBranch, the first commit is on `main`, where the
+    # generated CI runs.
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "init.defaultBranch")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "trunk")
     result = svcforge("new", "svc", "--defaults", "--no-lock", "--json")
     assert result.exit_code == 0, result.output
     project = workdir / "svc"
+    assert git(project, "branch", "--show-current") == "main"
     assert git(project, "rev-list", "--count", "HEAD") == "1"
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "log", "-1", "--format=%s") == f"Initial commit from svcforge {__version__}"
@@ -183,10 +184,10 @@ def test_json_output(workdir: Path, repo_root: Path):
 
 
 def test_force_into_non_empty_dir_keeps_unrelated_files(workdir: Path):
-    dest = workdir / "svc"
+    dest = workdir / "example-service"
     dest.mkdir()
     (dest / "NOTES.txt").write_text("keep me\n")
-    result = svcforge("new", "svc", "--defaults", "--force", *FAST)
+    result = svcforge("new", "example-service", "--defaults", "--force", *FAST)
     assert result.exit_code == 0, result.output
     assert (dest / "NOTES.txt").read_text() == "keep me\n"
     assert answers(dest)["project_slug"] == "example-service"
@@ -198,10 +199,10 @@ ANSWER_ERRORS = [
     pytest.param(
         ["-d", "project_slug=9abc"], "must start with a lowercase ASCII letter", id="slug"
     ),
-    pytest.param(["-d", "package_name=Foo-bar"], "is not a valid Python identifier", id="pkg-name"),
+    pytest.param(["-d", "package_name=Foo-bar"], "'package_name'", id="pkg-name"),
     pytest.param(["-d", "package_name=class"], "is a Python keyword", id="pkg-keyword"),
     pytest.param(["-d", "package_name=json"], "standard-library module", id="pkg-stdlib"),
-    pytest.param(["-d", "author_email=nope"], "is not a valid e-mail address", id="email"),
+    pytest.param(["-d", "author_email=nope"], "'author_email'", id="email"),
     pytest.param(["-d", "python_version=3.9"], "Invalid choice for 'python_version'", id="python"),
 ]
 USAGE_ERRORS = [

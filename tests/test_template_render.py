@@ -57,6 +57,8 @@ EXPECTED_FILES = [
 
 
 def _copy(copie, **answers: str) -> Path:
+    # pytest-copie renders into copie000, ...: name the project as the layout expects.
+    answers = {"project_name": "Example Service", **answers}
     result = copie.copy(extra_answers=answers, template_dir=REPO_ROOT)
     assert result.exception is None, result.exception
     assert result.exit_code == 0
@@ -126,10 +128,10 @@ def test_answers_file_records_an_absolute_source_and_commit(copie):
     [
         ("package_name=json", "standard-library module"),
         ("package_name=import", "Python keyword"),
-        ("package_name=sqlalchemy", "would shadow a dependency"),
-        ("project_slug=My_Service", "must start with a lowercase"),
-        ("author_email=team.example.com", "not a valid e-mail address"),
-        ('description=say "hi"', "must not contain double quotes"),
+        ("package_name=sqlalchemy", "is an import name of SQLAlchemy"),
+        ("project_slug=My_Service", "may contain only lowercase ASCII letters"),
+        ("author_email=team.example.com", 'must contain exactly one "@"'),
+        ("description=say\nhi", "U+000A LINE FEED"),
     ],
 )
 def test_validators_explain_what_is_wrong(copie, answer: str, message: str):
@@ -140,7 +142,8 @@ def test_validators_explain_what_is_wrong(copie, answer: str, message: str):
 
 
 def test_plain_copier_copy_works_without_trust(tmp_path: Path):
-    dest = tmp_path / "plain"
+    # The folder names the project: "billing-api" -> Billing Api / billing_api.
+    dest = tmp_path / "billing-api"
     proc = subprocess.run(
         ["copier", "copy", "--defaults", "--vcs-ref", "HEAD", str(REPO_ROOT), str(dest)],
         capture_output=True,
@@ -149,5 +152,8 @@ def test_plain_copier_copy_works_without_trust(tmp_path: Path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert (dest / "src" / "example_service" / "main.py").is_file()
+    assert (dest / "src" / "billing_api" / "main.py").is_file()
+    assert (
+        yaml.safe_load((dest / ".copier-answers.yml").read_text())["project_name"] == "Billing Api"
+    )
     assert "--trust" not in proc.stderr

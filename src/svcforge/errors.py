@@ -7,7 +7,7 @@ the exit code below. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class SvcforgeError(Exception):
@@ -21,6 +21,23 @@ class SvcforgeError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the error as ``--json`` prints it on stdout (the message also goes to stderr)."""
+        return {
+            "error": {
+                "type": type(self).__name__,
+                "title": self.title,
+                "message": self.message,
+                "hint": self.hint,
+                "exit_code": self.exit_code,
+                **self.details(),
+            }
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Extra machine-readable fields of this kind of error (none by default)."""
+        return {}
 
 
 class UsageError(SvcforgeError):
@@ -40,6 +57,12 @@ class DestinationError(UsageError):
     """The destination directory cannot be generated into."""
 
     title = "Invalid destination"
+
+
+class WriteError(DestinationError):
+    """Writing into the destination failed (disk full, read-only, permission...)."""
+
+    title = "Cannot write"
 
 
 class InteractiveSessionRequiredError(UsageError):
@@ -62,6 +85,12 @@ class TemplateError(SvcforgeError):
     title = "Template error"
 
 
+class BrokenOutputError(TemplateError):
+    """The rendered project does not parse (Python, TOML, JSON, YAML); nothing was kept."""
+
+    title = "Generated project is invalid"
+
+
 class ToolError(SvcforgeError):
     """An external tool (git, uv) is missing."""
 
@@ -70,17 +99,37 @@ class ToolError(SvcforgeError):
 
 
 class PostGenerationError(SvcforgeError):
-    """The project was generated but a follow-up step (git, uv lock) failed."""
+    """A follow-up step (``uv lock``, git) failed after rendering; the run was undone."""
 
     exit_code = 6
     title = "Post-generation step failed"
 
 
 class AbortedError(SvcforgeError):
-    """The user interrupted the questionnaire."""
+    """The user interrupted the run (Ctrl-C, SIGINT)."""
 
     exit_code = 130
     title = "Aborted"
+
+
+class TerminatedError(AbortedError):
+    """The run was stopped by SIGTERM (``kill``, a service manager, CI cancelling)."""
+
+    exit_code = 143
+
+
+class HangupError(AbortedError):
+    """The run was stopped by SIGHUP (its terminal was closed)."""
+
+    exit_code = 129
+
+
+def aborted_by(signum: int, message: str, *, hint: str | None = None) -> AbortedError:
+    """Return the error for a run stopped by signal ``signum`` (exit code 128 + signum)."""
+    for kind in (AbortedError, TerminatedError, HangupError):
+        if kind.exit_code == 128 + signum:
+            return kind(message, hint=hint)
+    return AbortedError(message, hint=hint)
 
 
 class NotAGeneratedProjectError(UsageError):
@@ -99,6 +148,18 @@ class DowngradeError(UsageError):
     """The requested template version is older than the project's."""
 
     title = "Downgrade refused"
+
+
+class UnknownRefError(UsageError):
+    """``update --to`` names no tag, branch or commit of the template repository."""
+
+    title = "Unknown template version"
+
+
+class MissingTemplateVersionError(UsageError):
+    """The project records no template version (``_commit``), so it cannot be merged."""
+
+    title = "No template version recorded"
 
 
 class TemplateSourceError(TemplateError):
@@ -123,3 +184,28 @@ class UpdateConflictsError(SvcforgeError):
     def __init__(self, message: str, *, files: list[str], hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.files = files
+
+    def details(self) -> dict[str, Any]:
+        """Add the files left to resolve."""
+        return {"files": self.files}
+
+
+#: Every exit code of svcforge and what it means (shown by ``svcforge --help``).
+#: A test checks that each ``SvcforgeError`` subclass's code is listed here.
+EXIT_CODES: dict[int, str] = {
+    0: "success (update --check: up to date)",
+    1: "unexpected error (a bug: please report it with the traceback)",
+    2: "invalid usage: bad option or --data, unusable destination, not a generated "
+    "project or not a git repository, downgrade refused, a file could not be written",
+    3: "an answer was rejected by the template's validators",
+    4: "template error: not found, not resolvable, failed to render, or rendered an "
+    "invalid project",
+    5: "a required tool (git, uv) is missing",
+    6: "a follow-up step (uv lock, git commit) failed; nothing was left behind",
+    7: "update finished with conflicts to resolve by hand",
+    8: "uncommitted changes in the project (commit or stash them first)",
+    10: "update --check: a newer template version is available",
+    129: "stopped by SIGHUP (terminal closed); what the run had written was removed",
+    130: "interrupted by Ctrl-C (SIGINT); what the run had written was removed",
+    143: "stopped by SIGTERM; what the run had written was removed",
+}

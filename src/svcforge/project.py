@@ -72,7 +72,10 @@ def git(root: Path, *args: str, check: bool = True) -> str:
             check=False,
         )
     except FileNotFoundError:
-        raise ToolError("git is not installed.") from None
+        raise ToolError(
+            "git is not installed (or not on PATH).",
+            hint="Install git and run the command again; updates merge with git.",
+        ) from None
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ToolError(f"`git {' '.join(args)}` failed in {root}: {error}") from None
     if check and proc.returncode != 0:
@@ -94,13 +97,24 @@ def require_git_repository(root: Path) -> None:
 
 def uncommitted_files(root: Path) -> list[str]:
     """Paths with uncommitted changes (staged, unstaged or untracked, not ignored)."""
-    lines = git(root, "status", "--porcelain", "--untracked-files=all").splitlines()
-    return sorted(line[3:] for line in lines if line.strip())
+    # -z: real names (no C-style quoting); a rename's source follows it as its own entry.
+    entries = git(root, "status", "--porcelain", "-z", "--untracked-files=all").split("\0")
+    names: list[str] = []
+    source_follows = False
+    for entry in filter(None, entries):
+        if source_follows:
+            source_follows = False
+            continue
+        names.append(entry[3:])
+        source_follows = bool({"R", "C"} & set(entry[:2]))
+    return sorted(names)
 
 
 def unmerged_files(root: Path) -> list[str]:
     """Files left with conflict markers (unmerged in the git index)."""
-    return sorted(git(root, "diff", "--name-only", "--diff-filter=U").split())
+    return sorted(
+        filter(None, git(root, "diff", "--name-only", "-z", "--diff-filter=U").split("\0"))
+    )
 
 
 def reject_files(root: Path) -> list[str]:
@@ -115,4 +129,4 @@ def reject_files(root: Path) -> list[str]:
 
 def tracked_files(root: Path) -> list[str]:
     """Files git tracks in the project."""
-    return sorted(git(root, "ls-files").splitlines())
+    return sorted(filter(None, git(root, "ls-files", "-z").split("\0")))

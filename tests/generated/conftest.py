@@ -17,7 +17,7 @@ MIN_VERSION = "3.11"
 def _project(
     tmp_path_factory: pytest.TempPathFactory, python_version: str, **answers: str
 ) -> GeneratedProject:
-    dest = tmp_path_factory.mktemp(f"golden-{python_version}") / "service"
+    dest = tmp_path_factory.mktemp(f"golden-{python_version}") / "example-service"
     render(dest, {"python_version": python_version, **answers})
     package = answers.get("package_name", "example_service")
     project = GeneratedProject(dest, python=find_python(python_version), package=package)
@@ -58,7 +58,9 @@ def longest_names_project(tmp_path_factory: pytest.TempPathFactory) -> Generated
         project_name="N" * 50,
         project_slug="s" * 40,
         package_name="p" * 30,
-        description="A description long enough to overflow any line it were pasted into. " * 3,
+        description=" ".join(
+            ["A description long enough to overflow any line it were pasted into."] * 3
+        ),
         author_name="A" * 60,
     )
 

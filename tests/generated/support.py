@@ -127,7 +127,15 @@ class GeneratedProject:
     def files(self) -> list[Path]:
         """Every generated file (outside the virtual environment and caches)."""
         # Tool caches, the environment and test-run artifacts are not generated files.
-        skip = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        skip = {
+            ".venv",
+            ".git",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+            ".hypothesis",
+            "__pycache__",
+        }
         artifacts = {".coverage", "coverage.xml"}
         return [
             path
