@@ -60,23 +60,28 @@ def _duration(operation: Callable[[], None]) -> float:
 def shoot_at_random_moments(operation: Callable[[], None], *, rounds: int) -> int:
     """Run ``operation`` ``rounds`` times, each with one SIGINT at a random moment in it.
 
-    The delay is drawn over the operation's whole measured length (and a little past
-    it). Returns how many rounds the signal actually interrupted.
+    The delay is drawn over a window that adapts to the machine: a round the signal
+    missed (it came after the end) narrows it, a round it cut short widens it, so the
+    signals keep landing across the whole operation however busy the machine is.
+    Returns how many rounds the signal actually interrupted.
     """
     generator = random.Random(SEED)  # noqa: S311 - reproducible moments, not secrets
     main = threading.main_thread().ident
     assert main is not None
-    length = max(_duration(operation) for _ in range(3))
+    window = max(_duration(operation) for _ in range(3)) * 1.2
     interrupted = 0
     with harmless_sigint():
         for _ in range(rounds):
-            delay = generator.uniform(0, length * 1.2)
+            delay = generator.uniform(0, window)
             shooter = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
             shooter.start()
             try:
                 operation()
             except RunInterrupted:
                 interrupted += 1
+                window *= 1.05
+            else:
+                window *= 0.9
             shooter.join()
     return interrupted
 
