@@ -7,8 +7,9 @@ Usage, from the repository root (needs wrk, psql and PostgreSQL on 127.0.0.1:543
 
 Parts: 1. ``svcforge new`` vs ``copier copy``; 2. the generated service under wrk next to
 bare FastAPI and Starlette; 3. the cost of each middleware on /health; 4. the generated
-project's own test suite. Every step has a time limit, and servers, temporary files and
-the benchmark database are removed on the way out, also after a failure or Ctrl-C.
+project's own test suite; 5. ``svcforge update`` vs ``copier update`` (``--parts update``).
+Every step has a time limit, and servers, temporary files and the benchmark database are
+removed on the way out, also after a failure or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -32,21 +33,24 @@ from svcbench.generation import GenerationResult, measure_generation
 from svcbench.procs import StepError, child_env
 from svcbench.project import Project, create_project
 from svcbench.report import (
+    Target,
     evaluate_targets,
     generation_section,
     machine_section,
     serving_section,
     targets_table,
     tests_section,
+    update_section,
     write_docs,
 )
 from svcbench.serving import LoadSettings, ServingResult, measure_serving
 from svcbench.testsuite import TestSuiteResult, measure_test_suite
+from svcbench.updating import UpdateResult, measure_update
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "benchmarks.md"
 RAW_RESULTS = REPO / "bench" / "results" / "latest.json"
-PARTS = ("generation", "serving", "tests")
+PARTS = ("generation", "serving", "tests", "update")
 
 PREAMBLE = """\
 # Benchmarks
@@ -122,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     minutes = (time.monotonic() - started) / 60
     command = "uv run python bench/run.py" + (" --quick" if args.quick else "")
+    if args.parts != list(PARTS):
+        command += f" --parts {','.join(args.parts)}"
     sections.append(_how_to_run(command, minutes))
     generated = "\n\n".join(sections)
     print("\n" + generated)
@@ -138,13 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_parts(
     parts: list[str], bin_dir: Path, workdir: Path, reps: int, load: LoadSettings
-) -> tuple[list[str], list, dict[str, object]]:
+) -> tuple[list[str], list[Target], dict[str, object]]:
     env = child_env(os.environ, workdir / "pycache")
     facts = machine.describe(REPO, bin_dir)
     postgres = Postgres()
     generation: GenerationResult | None = None
     serving: ServingResult | None = None
     tests: TestSuiteResult | None = None
+    update: UpdateResult | None = None
     if "generation" in parts:
         _step("1. generation: svcforge new vs copier copy")
         gen_dir = workdir / "generation"
@@ -169,9 +176,21 @@ def _run_parts(
             project=project, postgres=postgres, settings=load, workdir=workdir, env=env
         )
         facts["PostgreSQL"] = serving.postgres_version
+    if "update" in parts:
+        _step("5. update: svcforge update vs copier update")
+        update_dir = workdir / "update"
+        update_dir.mkdir()
+        update = measure_update(
+            bin_dir=bin_dir,
+            repo=REPO,
+            workdir=update_dir,
+            env=env,
+            reps=max(reps * 2 - 1, 3),
+            lock_reps=max(reps - 1, 1),
+        )
     facts["load average at end"] = machine.load_average()
 
-    targets = evaluate_targets(generation, serving, tests)
+    targets = evaluate_targets(generation, serving, tests, update)
     sections = ["## Targets\n\n" + targets_table(targets), machine_section(facts)]
     if generation is not None:
         sections.append(generation_section(generation))
@@ -179,12 +198,15 @@ def _run_parts(
         sections.append(serving_section(serving))
     if tests is not None:
         sections.append(tests_section(tests))
-    raw = {
+    if update is not None:
+        sections.append(update_section(update))
+    raw: dict[str, object] = {
         "machine": facts,
         "targets": [dataclasses.asdict(target) for target in targets],
         "generation": dataclasses.asdict(generation) if generation else None,
         "serving": dataclasses.asdict(serving) if serving else None,
         "tests": dataclasses.asdict(tests) if tests else None,
+        "update": dataclasses.asdict(update) if update else None,
     }
     return sections, targets, raw
 

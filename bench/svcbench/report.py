@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from svcbench.generation import GenerationResult
+from svcbench.generation import GenerationResult, ToolRuns
 from svcbench.serving import (
     BARE_FASTAPI,
+    LARGE_CONNECTIONS,
+    LARGE_ROWS,
     NO_MIDDLEWARE,
     SERVICE,
     ScenarioResult,
     ServingResult,
 )
 from svcbench.testsuite import TestSuiteResult
+from svcbench.updating import UpdateResult
 
 BEGIN_MARKER = "<!-- bench/run.py: generated figures begin -->"
 END_MARKER = "<!-- bench/run.py: generated figures end -->"
@@ -25,6 +28,7 @@ P99_TARGET_MS = 100.0
 GET_RPS_TARGET = 2000.0
 GENERATION_OVERHEAD_TARGET = 1.10
 TEST_SUITE_TARGET_SECONDS = 15.0
+UPDATE_OVERHEAD_TARGET = 1.20
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ def evaluate_targets(
     generation: GenerationResult | None,
     serving: ServingResult | None,
     tests: TestSuiteResult | None,
+    update: UpdateResult | None = None,
 ) -> list[Target]:
     """Compare the run with the issue's targets (ratios within this one run)."""
     targets: list[Target] = []
@@ -87,6 +92,18 @@ def evaluate_targets(
                 f"< {TEST_SUITE_TARGET_SECONDS:.0f} s",
                 f"{tests.median:.1f} s",
                 tests.median < TEST_SUITE_TARGET_SECONDS,
+            )
+        )
+    if update is not None:
+        ratio = update.median("svcforge") / update.median("copier")
+        targets.append(
+            Target(
+                "Update: svcforge update --no-lock vs copier update (median wall time)",
+                f"<= {UPDATE_OVERHEAD_TARGET:.2f}x",
+                f"{ratio:.2f}x ({update.median('svcforge'):.2f} s vs "
+                f"{update.median('copier'):.2f} s)"
+                + ("" if update.same_output else "; the results **DIFFER**"),
+                ratio <= UPDATE_OVERHEAD_TARGET and update.same_output,
             )
         )
     return targets
@@ -126,6 +143,18 @@ def _serving_targets(serving: ServingResult) -> list[Target]:
                 p99 < P99_TARGET_MS and result.errors == 0,
             )
         )
+    for key, name in [("list-1m", "List page"), ("list-1m-filter", "Filtered list page")]:
+        for conns in LARGE_CONNECTIONS:
+            result = serving.get(key, conns)
+            p99 = result.median(lambda run: run.p99_ms)
+            targets.append(
+                Target(
+                    f"{name} at {LARGE_ROWS:,} rows, {conns} connections",
+                    f"p99 < {P99_TARGET_MS:.0f} ms",
+                    f"p99 {p99:.1f} ms ({result.rps:.0f} req/s, {result.errors} errors)",
+                    p99 < P99_TARGET_MS and result.errors == 0,
+                )
+            )
     return targets
 
 
@@ -281,8 +310,9 @@ def _breakdown_table(serving: ServingResult) -> str:
     full = serving.get("health", conns)
     full_cpu = full.median(lambda run: run.server_cpu_us)
     variants: list[tuple[str, ScenarioResult]] = [("full stack (as shipped)", full)]
-    for name in serving.middleware:
-        variants.append((f"without {name}", serving.get(f"health without {name}", conns)))
+    if len(serving.middleware) > 1:  # one middleware: "without it" is "without any"
+        for name in serving.middleware:
+            variants.append((f"without {name}", serving.get(f"health without {name}", conns)))
     variants.append(("without any middleware", serving.get(f"health {NO_MIDDLEWARE}", conns)))
     variants.append((BARE_FASTAPI, bare))
     rows = []
@@ -325,6 +355,82 @@ def tests_section(result: TestSuiteResult) -> str:
         f"**{result.median:.1f} s** (runs: {runs}; the first one also compiles the bytecode "
         f"cache). pytest's own summary: `{result.summary}`; the rest of the wall time is "
         "interpreter start-up, imports and uv's environment check."
+    )
+
+
+def _update_table(tools: dict[str, ToolRuns]) -> str:
+    rows = []
+    for name, tool in tools.items():
+        seconds = tool.seconds
+        cpu = [run.cpu_seconds for run in tool.runs]
+        rows.append(
+            (
+                name,
+                len(seconds),
+                f"{min(seconds):.2f}",
+                f"{statistics.median(seconds):.2f}",
+                f"{max(seconds):.2f}",
+                f"{statistics.median(cpu):.2f}",
+                f"{statistics.median(tool.peak_mib):.0f}",
+            )
+        )
+    header = ("command", "runs", "min s", "median s", "max s", "CPU s median", "peak RSS MiB")
+    return table(header, rows)
+
+
+def update_section(result: UpdateResult) -> str:
+    """Part 5 as Markdown."""
+    ratio = result.median("svcforge") / result.median("copier")
+    cpu_ratio = result.median_cpu("svcforge") / result.median_cpu("copier")
+    same = "identical" if result.same_output else "**DIFFERENT**"
+    summary = (
+        f"Update of the default project from {result.previous} (the last release) to "
+        f"{result.candidate} (this working tree), no edits, {result.changed} files changed. "
+        f"svcforge / copier (median wall time): **{ratio:.2f}x**; CPU time (user + system, "
+        f"git children included): {cpu_ratio:.2f}x. Files and `git status` after the two "
+        f"commands: {same}."
+    )
+    commands = "\n".join(f"    {tool.command}" for tool in result.tools.values())
+    how = (
+        "Commands (alternating, after one untimed warm-up of each; each run on a fresh copy "
+        "of the same committed project, which records the template clone as `_src_path`):"
+        f"\n\n{commands}"
+    )
+    if result.locked is None:
+        locked = f"With `uv lock`: {result.locked_note}."
+    else:
+        locked = (
+            "With dependency locking (the default `svcforge update` re-locks when "
+            "`pyproject.toml` changes; with Copier that is a second command), project "
+            "generated with `uv.lock`:\n\n" + _update_table(result.locked)
+        )
+    profile = result.profile
+    markers = table(
+        ("where the time goes (cumulative)", "calls", "seconds", "share"),
+        [
+            (m.label, m.calls, f"{m.seconds:.3f}", f"{m.seconds / profile.total_seconds:.0%}")
+            for m in profile.markers
+        ],
+    )
+    own = table(
+        ("top own time", "calls", "seconds"),
+        [(f"`{line.label}`", line.calls, f"{line.seconds:.3f}") for line in profile.top_own_time],
+    )
+    profiled = (
+        f"Profile of one update (`{profile.command}`), "
+        f"{profile.total_seconds:.2f} s under cProfile:"
+    )
+    return "\n\n".join(
+        [
+            "## 5. Update",
+            _update_table(result.tools),
+            summary,
+            how,
+            locked,
+            profiled,
+            markers,
+            own,
+        ]
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svcbench.db import Postgres, delete_posted_items, seed_items
+from svcbench.db import Postgres, delete_posted_items, insert_items, seed_items
 from svcbench.procs import Server, StepError, busy_cpu_seconds, run, run_measured
 from svcbench.project import Project
 
@@ -20,6 +20,18 @@ LUA_DIR = BENCH_DIR / "lua"
 
 SEED_ROWS = 10_000
 PAGE_SIZE = 20
+#: The list at scale: a second database with this many rows, its own server, 8 connections.
+LARGE_ROWS = 1_000_000
+LARGE_CONNECTIONS = (8,)
+#: Name filters the filtered list at scale takes in turn, one listing of at most
+#: LARGE_FILTER_PAGES pages each (see insert_items for the names): every row matches, the
+#: newest 10%, 20 rows, none.
+LARGE_FILTERS = ("item", "item 00", "12345", "zzz")
+LARGE_FILTER_PAGES = 20
+#: The known limit of ADR 0011, loaded on its own: text in the oldest 10% of the rows only,
+#: so each listing's first page (newest first) finds nothing nearby and takes every match
+#: from the trigram index.
+FAR_FILTER = "item 09"
 POST_PREFIX = "bench-post"
 SERVER_START_TIMEOUT_SECONDS = 60.0
 MIGRATE_TIMEOUT_SECONDS = 120.0
@@ -28,6 +40,7 @@ WRK_TIMEOUT = "2s"
 WRK_THREADS = 2
 
 SERVICE = "service"
+SERVICE_LARGE = "service, 1M rows"
 BARE_FASTAPI = "bare FastAPI"
 BARE_STARLETTE = "bare Starlette"
 BARE_ASYNCPG = "bare FastAPI + asyncpg"
@@ -150,7 +163,10 @@ def scenarios(middleware: list[str], ids_file: Path, settings: LoadSettings) -> 
     """Every load scenario, in the order one repetition runs them."""
     conns = settings.connections
     items = "/api/v1/items"
-    page_args = (str(PAGE_SIZE), str(SEED_ROWS - PAGE_SIZE))
+    # Each thread pages through the whole list, following next_cursor, then starts again.
+    page_args = (str(PAGE_SIZE), "0")
+    filter_args = (str(PAGE_SIZE), str(LARGE_FILTER_PAGES), *LARGE_FILTERS)
+    far_filter_args = (str(PAGE_SIZE), str(LARGE_FILTER_PAGES), FAR_FILTER)
     plan = [
         Scenario("health", "GET /health", SERVICE, "/health", "health.lua", (), conns),
         Scenario("fastapi", "GET /health", BARE_FASTAPI, "/health", "health.lua", (), conns),
@@ -160,12 +176,39 @@ def scenarios(middleware: list[str], ids_file: Path, settings: LoadSettings) -> 
         ),
         Scenario(
             "list",
-            f"GET {items}?limit={PAGE_SIZE}&offset=<random>",
+            f"GET {items}?limit={PAGE_SIZE}&cursor=<next>",
             SERVICE,
             items,
             "list.lua",
             page_args,
             conns,
+        ),
+        Scenario(
+            "list-1m",
+            f"GET {items}?limit={PAGE_SIZE}&cursor=<next>",
+            SERVICE_LARGE,
+            items,
+            "list.lua",
+            page_args,
+            LARGE_CONNECTIONS,
+        ),
+        Scenario(
+            "list-1m-filter",
+            f"GET {items}?limit={PAGE_SIZE}&name_contains=<4 kinds>&cursor=<next>",
+            SERVICE_LARGE,
+            items,
+            "list.lua",
+            filter_args,
+            LARGE_CONNECTIONS,
+        ),
+        Scenario(
+            "list-1m-filter-far",
+            f"GET {items}?limit={PAGE_SIZE}&name_contains={FAR_FILTER}&cursor=<next>",
+            SERVICE_LARGE,
+            items,
+            "list.lua",
+            far_filter_args,
+            LARGE_CONNECTIONS,
         ),
         Scenario("post", f"POST {items}", SERVICE, items, "post.lua", (), conns, posts=True),
         # The floor for a database read on this machine: no ORM, no middleware.
@@ -180,7 +223,9 @@ def scenarios(middleware: list[str], ids_file: Path, settings: LoadSettings) -> 
         ),
     ]
     # Part 3: the service with one middleware removed at a time, then with none.
-    for server in [*(f"without {name}" for name in middleware), NO_MIDDLEWARE]:
+    # With a single middleware, "without it" is "no middleware": measured once.
+    without = [f"without {name}" for name in middleware] if len(middleware) > 1 else []
+    for server in [*without, NO_MIDDLEWARE]:
         plan.append(
             Scenario(
                 f"health {server}",
@@ -205,19 +250,25 @@ def measure_serving(
     env: dict[str, str],
 ) -> ServingResult:
     """Seed a database, start every server, load each scenario, and stop everything."""
-    with postgres.temporary_database("svcforge_bench") as database:
+    with (
+        postgres.temporary_database("svcforge_bench") as database,
+        postgres.temporary_database("svcforge_bench_large") as large_database,
+    ):
         service_env = {**env, f"{project.env_prefix}DB_NAME": database}
         alembic = project.root / ".venv" / "bin" / "alembic"
-        run(
-            [str(alembic), "upgrade", "head"],
-            cwd=project.root,
-            env=service_env,
-            timeout=MIGRATE_TIMEOUT_SECONDS,
-        )
+        for name in (database, large_database):
+            run(
+                [str(alembic), "upgrade", "head"],
+                cwd=project.root,
+                env={**env, f"{project.env_prefix}DB_NAME": name},
+                timeout=MIGRATE_TIMEOUT_SECONDS,
+            )
         ids_file = workdir / "item_ids.txt"
         ids_file.write_text("\n".join(seed_items(postgres, database, SEED_ROWS)) + "\n")
+        insert_items(postgres, large_database, LARGE_ROWS)
         plan = scenarios(project.middleware, ids_file, settings)
-        with _servers(project, workdir, service_env, plan, database) as servers:
+        databases = {SERVICE: database, SERVICE_LARGE: large_database}
+        with _servers(project, workdir, service_env, plan, databases) as servers:
             results = _load_all(plan, servers, settings, workdir, postgres, database, project)
             log_lines = _count_lines(workdir / f"{SERVICE}.log")
         return ServingResult(
@@ -245,7 +296,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _server_argv(project: Project, server: str, database: str) -> tuple[list[str], dict[str, str]]:
+def _server_argv(
+    project: Project, server: str, databases: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
     """Build the uvicorn command line and extra environment of one server.
 
     Every server gets the uvicorn options of the generated Dockerfile, so the bare apps
@@ -257,11 +310,15 @@ def _server_argv(project: Project, server: str, database: str) -> tuple[list[str
     apps = ["--app-dir", str(APPS_DIR)]
     if server == SERVICE:
         return [*uvicorn, app_target, "--factory", *options], {}
+    if server == SERVICE_LARGE:
+        database_name = {f"{project.env_prefix}DB_NAME": databases[SERVICE_LARGE]}
+        return [*uvicorn, app_target, "--factory", *options], database_name
     if server == BARE_FASTAPI:
         return [*uvicorn, "bare_apps:fastapi_app", *apps, *options], {}
     if server == BARE_STARLETTE:
         return [*uvicorn, "bare_apps:starlette_app", *apps, *options], {}
     if server == BARE_ASYNCPG:
+        database = databases[SERVICE]
         return [*uvicorn, "bare_apps:asyncpg_app", *apps, *options], {"BENCH_DB_NAME": database}
     drop = "*" if server == NO_MIDDLEWARE else server.removeprefix("without ")
     extra = {"BENCH_DROP_MIDDLEWARE": drop, "BENCH_PACKAGE": project.package}
@@ -270,7 +327,11 @@ def _server_argv(project: Project, server: str, database: str) -> tuple[list[str
 
 @contextlib.contextmanager
 def _servers(
-    project: Project, workdir: Path, env: dict[str, str], plan: list[Scenario], database: str
+    project: Project,
+    workdir: Path,
+    env: dict[str, str],
+    plan: list[Scenario],
+    databases: dict[str, str],
 ) -> Iterator[dict[str, Server]]:
     """Start one uvicorn per server named in the plan; stop them all on the way out.
 
@@ -280,7 +341,7 @@ def _servers(
     servers: dict[str, Server] = {}
     try:
         for name in dict.fromkeys(scenario.server for scenario in plan):
-            argv, extra = _server_argv(project, name, database)
+            argv, extra = _server_argv(project, name, databases)
             port = _free_port()
             server = Server(
                 name,

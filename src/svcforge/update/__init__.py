@@ -6,6 +6,7 @@ Copier's 3-way update is the engine; this package adds what it lacks. Modules:
   (downgrades, unknown refs, a project without a recorded version);
 - `rendering` and `merging`: the whole update computed in a throw-away clone (renders,
   Copier's merge, kept deletions, missed changes, rejects, re-lock);
+- `worker`: Copier's renders and merge, reusing svcforge's renders instead of repeating them;
 - `applying`: the result written into the project in one all-or-nothing step;
 - `files` and `gitio`: working-tree snapshots, atomic writes, binary git plumbing;
 - `reporting`: what changed, what conflicts, what to do next;

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import copier
 import yaml
 from copier.errors import CopierError, DirtyLocalWarning
 from plumbum import ProcessExecutionError
@@ -38,6 +37,7 @@ from svcforge.update.gitio import (
 )
 from svcforge.update.rendering import Rendering, UnknownRevision, render_version
 from svcforge.update.source import Target, UpdateSource, require_template_version, unknown_ref
+from svcforge.update.worker import update
 
 #: How alike two files must be (0-1) to call one the other's new place.
 _SAME_FILE_SIMILARITY = 0.5
@@ -135,7 +135,8 @@ def render_both(
     """Render the project's version and the target; check ``--set`` keys and the direction.
 
     Done before the merge so that bad arguments fail fast and name the actual problem:
-    an unknown ref, an unknown question, an invalid value, a downgrade by commit.
+    an unknown ref, an unknown question, an invalid value, a downgrade by commit. The
+    merge then copies both renders instead of making them again (`svcforge.update.worker`).
     """
     previous = require_template_version(project)
     try:
@@ -232,21 +233,20 @@ def _record_source(sandbox: Path, location: str, base: str | None) -> None:
 
 
 def _run_copier(
-    sandbox: Path, source: UpdateSource, target: Target, data: Mapping[str, Any]
+    sandbox: Path,
+    source: UpdateSource,
+    target: Target,
+    data: Mapping[str, Any],
+    versions: Versions,
 ) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DirtyLocalWarning)
-            copier.run_update(
+            update(
                 sandbox,
-                data=dict(data),
-                defaults=True,
-                overwrite=True,
-                skip_answered=True,
-                conflict="inline",
+                data=data,
                 vcs_ref=target.ref,
-                unsafe=False,
-                quiet=True,
+                renders=[versions.old.reusable, versions.new.reusable],
             )
     except UnicodeError as error:  # a ValueError too, but no answer's fault
         raise TemplateSourceError(f"Copier failed while merging: {error}") from None
@@ -377,7 +377,7 @@ def merge_in_sandbox(
         _record_source(sandbox, source.location, source.base)
     index_before = index_entries(sandbox)
 
-    _run_copier(sandbox, source, target, set_values)
+    _run_copier(sandbox, source, target, set_values, versions)
     record_template_version(sandbox, source.location)  # a release version even without tags
 
     kept, untracked_kept = _keep_customised_deletions(sandbox, versions, before, index_before)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import copier
 import yaml
 from copier.errors import CopierError, DirtyLocalWarning
 from packaging.version import Version
 
 from svcforge.answers import ANSWERS_FILE
 from svcforge.errors import InvalidAnswerError, TemplateSourceError
+from svcforge.update.worker import ReusableRender, render, reusable_render
 from svcforge.versions import parse_ref
 
 # Copier's message when a vcs_ref names nothing in the template repository.
@@ -35,6 +35,9 @@ class Rendering:
     files: dict[str, bytes]
     #: The questions of this template version (copier.yml).
     questions: frozenset[str]
+    #: The rendered folder and its inputs, for Copier's update to copy instead of
+    #: rendering the same again (`svcforge.update.worker`); None if it cannot tell them.
+    reusable: ReusableRender | None = None
 
     @property
     def version(self) -> Version | None:
@@ -60,15 +63,7 @@ def render_version(source: str, ref: str, answers: Mapping[str, Any], dest: Path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DirtyLocalWarning)
-            worker = copier.run_copy(
-                source,
-                dest,
-                data=dict(answers),
-                defaults=True,
-                vcs_ref=ref,
-                quiet=True,
-                unsafe=False,
-            )
+            worker = render(source, dest, data=answers, vcs_ref=ref)
     except ValueError as error:
         if str(error).startswith(_UNKNOWN_REVISION):
             raise UnknownRevision(ref) from None
@@ -82,4 +77,7 @@ def render_version(source: str, ref: str, answers: Mapping[str, Any], dest: Path
     }
     recorded = yaml.safe_load(files.pop(ANSWERS_FILE, b"{}")) or {}
     commit = str(recorded.get("_commit") or ref)
-    return Rendering(commit, files, frozenset(worker.template.questions_data))
+    reusable = reusable_render(
+        worker, source=source, ref=ref, commit=commit, answers=answers, root=dest
+    )
+    return Rendering(commit, files, frozenset(worker.template.questions_data), reusable)

@@ -1,4 +1,7 @@
+import base64
+import json
 import uuid
+from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
@@ -7,6 +10,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 ITEMS = "/api/v1/items"
 PROBLEM = "application/problem+json"
+SORTS = ["name", "-name", "created_at", "-created_at"]
+# Lowercase ASCII names of one length: the same order under every collation.
+NAMES = ["delta", "alpha", "gamma", "bravo", "omega", "kappa", "theta"]
 
 
 async def _create(client: AsyncClient, name: str, quantity: int = 0) -> dict[str, object]:
@@ -109,24 +115,97 @@ async def test_delete_is_204_then_404(client: AsyncClient) -> None:
     assert second.status_code == 404
 
 
-async def test_list_paginates_filters_and_sorts(client: AsyncClient) -> None:
-    for name in ["delta", "alpha", "charlie", "bravo", "alphabet"]:
+async def _list_pages(client: AsyncClient, **params: Any) -> list[list[str]]:
+    """Follow `next_cursor` from the first page to the last; the names of each page."""
+    pages: list[list[str]] = []
+    cursor = None
+    while cursor is not None or not pages:
+        query = params if cursor is None else {**params, "cursor": cursor}
+        response = await client.get(ITEMS, params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append([item["name"] for item in body["items"]])
+        cursor = body["next_cursor"]
+    return pages
+
+
+def _in_order(names: list[str], sort: str) -> list[str]:
+    # Items created one after another: creation order is the order of `names`.
+    by_key = sorted(names) if sort.endswith("name") else list(names)
+    return by_key[::-1] if sort.startswith("-") else by_key
+
+
+@pytest.mark.parametrize("sort", SORTS)
+async def test_paging_returns_every_item_once_in_order(client: AsyncClient, sort: str) -> None:
+    for name in NAMES:
         await _create(client, name)
 
-    response = await client.get(
-        ITEMS, params={"limit": 2, "offset": 1, "sort": "name", "name_contains": "a"}
-    )
+    pages = await _list_pages(client, limit=3, sort=sort)
 
-    assert response.status_code == 200
-    page = response.json()
-    assert page["total"] == 5
-    assert [item["name"] for item in page["items"]] == ["alphabet", "bravo"]
-    assert (page["limit"], page["offset"]) == (2, 1)
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [name for page in pages for name in page] == _in_order(NAMES, sort)
+
+
+async def test_a_page_carries_items_and_the_next_cursor_only(client: AsyncClient) -> None:
+    created = await _create(client, "alpha")
+
+    response = await client.get(ITEMS)
+
+    assert response.json() == {"items": [created], "next_cursor": None}
+
+
+@pytest.mark.parametrize("sort", SORTS)
+async def test_rows_created_while_paging_never_repeat_or_hide_a_row(
+    client: AsyncClient, sort: str
+) -> None:
+    for name in NAMES:
+        await _create(client, name)
+    seen: list[str] = []
+    cursor = None
+    for newcomers in (["aaaaa", "zzzzz"], ["lllll"], ["bbbbb", "yyyyy"]):
+        params: dict[str, str | int] = {"limit": 2, "sort": sort}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = (await client.get(ITEMS, params=params)).json()
+        seen += [item["name"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        # New rows sort before, between and after the ones already listed.
+        for name in newcomers:
+            await _create(client, name)
+    rest = await _list_pages(client, limit=100, sort=sort, cursor=cursor)
+    seen += [name for page in rest for name in page]
+
+    assert len(seen) == len(set(seen)), "no row is listed twice"
+    assert [name for name in seen if name in NAMES] == _in_order(NAMES, sort)
+
+
+@pytest.mark.parametrize("sort", ["name", "-created_at"])
+async def test_the_filter_pages_through_matches_only_ignoring_case(
+    client: AsyncClient, sort: str
+) -> None:
+    # Distinct lowercase initials: the same name order under every collation.
+    names = ["green APPLE", "apricot", "pineApple", "apple pie", "banana", "crab apple"]
+    for name in names:
+        await _create(client, name)
+
+    pages = await _list_pages(client, limit=1, sort=sort, name_contains="aPPle")
+
+    matches = ["green APPLE", "pineApple", "apple pie", "crab apple"]
+    expected = sorted(matches) if sort == "name" else matches[::-1]
+    assert [name for page in pages for name in page] == expected
+    assert all(len(page) == 1 for page in pages)
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 101}, {"limit": 0}, {"offset": -1}, {"sort": "price"}, {"colour": "red"}],
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"offset": 20},
+        {"sort": "price"},
+        {"colour": "red"},
+        {"name_contains": "ab"},
+    ],
 )
 async def test_list_rejects_unbounded_or_unknown_parameters(
     client: AsyncClient, params: dict[str, str | int]
@@ -135,6 +214,59 @@ async def test_list_rejects_unbounded_or_unknown_parameters(
 
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _cursor(payload: object) -> str:
+    # Encoded the way the service encodes cursors, around a payload it would never issue.
+    return _base64(json.dumps(payload).encode())
+
+
+# Fixed, so that the test ids are the same in every run.
+SOME_ID = "0f3c9a52-7d1e-4b8a-9c57-2b0c6b1d9e10"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not a cursor!",
+        "A" * 1025,
+        "A",
+        _base64(b"\xff\xfe\xfd"),
+        _base64(b'["name", "x"'),
+        _cursor({"sort": "name", "key": "x", "id": SOME_ID}),
+        _cursor(["name", 5, SOME_ID]),
+        _cursor(["name", "x", "not-a-uuid"]),
+        _cursor(["name", "a\u0000b", SOME_ID]),
+        _cursor(["name", "\ud800", SOME_ID]),
+        _cursor(["name", "x" * 101, SOME_ID]),
+        _cursor(["created_at", "2026-01-01T00:00:00", SOME_ID]),
+        _cursor(["created_at", 1767225600, SOME_ID]),
+        _cursor(["created_at", "9999-12-31T23:59:59-23:59", SOME_ID]),
+        _cursor(["price", "x", SOME_ID]),
+        _cursor([[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]),
+    ],
+)
+async def test_a_cursor_the_service_did_not_issue_is_a_422_problem(
+    client: AsyncClient, cursor: str
+) -> None:
+    response = await client.get(ITEMS, params={"cursor": cursor, "sort": "name"})
+
+    assert _rejected_fields(response) == [["query", "cursor"]]
+
+
+async def test_a_cursor_used_with_another_sort_is_a_422_problem(client: AsyncClient) -> None:
+    for name in NAMES:
+        await _create(client, name)
+    first = (await client.get(ITEMS, params={"limit": 1, "sort": "name"})).json()
+
+    response = await client.get(ITEMS, params={"sort": "-name", "cursor": first["next_cursor"]})
+
+    assert _rejected_fields(response) == [["query", "cursor"]]
+    assert "sort=name" in response.json()["errors"][0]["msg"]
 
 
 # Hostile input (API-2): what the OpenAPI document forbids is a 422 problem naming the
