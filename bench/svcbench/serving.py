@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,8 +357,23 @@ def _servers(
             server.start(ready_path="/health", timeout=SERVER_START_TIMEOUT_SECONDS)
         yield servers
     finally:
-        for server in servers.values():
+        _stop_all(servers.values())
+
+
+def _stop_all(servers: Iterable[Server]) -> None:
+    """Stop every server, even when another Ctrl-C or SIGTERM arrives meanwhile.
+
+    A second signal used to cut this loop short and leave servers running; each stop is
+    bounded (SIGKILL after a grace period), so holding signals back here is safe.
+    """
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in held}
+    try:
+        for server in servers:
             server.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _load_all(
