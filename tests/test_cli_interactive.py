@@ -94,11 +94,18 @@ def test_ctrl_c_aborts_and_writes_nothing(tmp_path: Path):
     assert not (tmp_path / "svc").exists()
 
 
+@pytest.mark.parametrize("typing", [False, True], ids=["idle", "while-typing"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_signal_during_questions_writes_nothing(tmp_path: Path, sig: signal.Signals):
+def test_signal_during_questions_writes_nothing(
+    tmp_path: Path, sig: signal.Signals, *, typing: bool
+):
     child = spawn_new(tmp_path)
     answer(child, "Human-readable name")
     child.expect_exact("Repository / distribution name")
+    if typing:
+        # Keys keep the prompt library's event loop busy: the signal lands inside one of
+        # its callbacks, where a raised exception would be caught and reported instead.
+        child.send("x" * 400)
     child.kill(sig)
     child.expect_exact(f"Interrupted by {sig.name}")
     child.expect(pexpect.EOF)

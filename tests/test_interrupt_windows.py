@@ -11,6 +11,7 @@ that lands after the guard is gone only does nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -22,6 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.application import Application
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from svcforge.destination import Journal, check_destination, plan_install
 from svcforge.interrupts import InterruptGuard, RunInterrupted
@@ -193,3 +197,22 @@ def test_an_interrupted_install_over_existing_files_always_rolls_back(tmp_path: 
     interrupted = shoot_at_random_moments(survives_every_round, rounds=ROUNDS * 2)
 
     assert interrupted > ROUNDS // 10, "the signals missed the copy; the test proves nothing"
+
+
+def test_a_signal_inside_a_prompt_callback_ends_the_prompt_instead_of_hanging_it():
+    """prompt_toolkit catches exceptions raised in its callbacks and waits for Enter."""
+    with create_pipe_input() as keys:
+        prompt = Application(input=keys, output=DummyOutput())
+
+        def busy_callback() -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(100_000))  # the handler runs here, inside the event loop's callback
+
+        async def run_prompt() -> object:
+            asyncio.get_running_loop().call_later(0.05, busy_callback)
+            # Bounded: without the fix the prompt waits for an Enter that never comes.
+            return await asyncio.wait_for(prompt.run_async(), timeout=10)
+
+        with InterruptGuard() as guard, pytest.raises(RunInterrupted):
+            asyncio.run(run_prompt())
+    assert guard.received == signal.SIGTERM

@@ -106,9 +106,12 @@ class InterruptGuard:
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signum
-        if not self._holding and not self._raised:
-            self._raised = True
-            raise RunInterrupted(signum)
+        if self._holding or self._raised:
+            return
+        self._raised = True
+        if _end_running_prompt(RunInterrupted(signum)):
+            return
+        raise RunInterrupted(signum)
 
     def reinstall(self) -> None:
         """Take the handlers back from a library that replaced them without restoring."""
@@ -172,6 +175,25 @@ class InterruptGuard:
             # Any other failure (or a signal) leaves the path registered: removing a
             # directory that was never made is harmless, forgetting one that was is not.
             return path
+
+
+def _end_running_prompt(interrupt: RunInterrupted) -> bool:
+    """End the interactive prompt on screen, if any, with ``interrupt``; say if there was one.
+
+    A prompt runs prompt_toolkit's event loop: an exception raised by a signal handler
+    while one of its callbacks runs is caught there, reported, and the prompt then waits
+    for Enter, so a ``kill`` would hang the command. Ending the prompt with the exception
+    makes the prompt call itself raise it.
+    """
+    try:
+        from prompt_toolkit.application.current import get_app_or_none  # noqa: PLC0415
+    except ImportError:  # Copier's prompts come with it; without it there is no prompt
+        return False
+    app = get_app_or_none()
+    if app is None or not app.is_running or app.future is None or app.future.done():
+        return False
+    app.exit(exception=interrupt)
+    return True
 
 
 def run_process(
