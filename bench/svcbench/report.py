@@ -26,6 +26,9 @@ END_MARKER = "<!-- bench/run.py: generated figures end -->"
 HEALTH_RATIO_TARGET = 0.8
 P99_TARGET_MS = 100.0
 GET_RPS_TARGET = 2000.0
+#: Issue 9: GET by id at 8 connections against the FastAPI + asyncpg floor.
+GET_RATIO_TARGET = 0.5
+POST_P99_TARGET_MS = 150.0
 GENERATION_OVERHEAD_TARGET = 1.10
 TEST_SUITE_TARGET_SECONDS = 15.0
 UPDATE_OVERHEAD_TARGET = 1.20
@@ -132,6 +135,15 @@ def _serving_targets(serving: ServingResult) -> list[Target]:
                 result.errors == 0 and p99 < P99_TARGET_MS and result.rps >= GET_RPS_TARGET,
             )
         )
+    get_ratio = serving.get("get", 8).rps / serving.get("asyncpg-get", 8).rps
+    targets.append(
+        Target(
+            "GET by id vs bare FastAPI + asyncpg, 8 connections",
+            f">= {GET_RATIO_TARGET}x",
+            f"{get_ratio:.2f}x",
+            get_ratio >= GET_RATIO_TARGET,
+        )
+    )
     for conns in serving.settings.connections:
         result = serving.get("list", conns)
         p99 = result.median(lambda run: run.p99_ms)
@@ -143,6 +155,16 @@ def _serving_targets(serving: ServingResult) -> list[Target]:
                 p99 < P99_TARGET_MS and result.errors == 0,
             )
         )
+    post = serving.get("post", max(serving.settings.connections))
+    post_p99 = post.median(lambda run: run.p99_ms)
+    targets.append(
+        Target(
+            f"POST, {max(serving.settings.connections)} connections",
+            f"0 errors, p99 < {POST_P99_TARGET_MS:.0f} ms",
+            f"{post.errors} errors, p99 {post_p99:.1f} ms ({post.rps:.0f} req/s)",
+            post.errors == 0 and post_p99 < POST_P99_TARGET_MS,
+        )
+    )
     for key, name in [("list-1m", "List page"), ("list-1m-filter", "Filtered list page")]:
         for conns in LARGE_CONNECTIONS:
             result = serving.get(key, conns)
