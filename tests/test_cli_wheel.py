@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from svcforge import __version__
+from svcforge.new import RELEASE_DATA_KEY
 from svcforge.template_source import BUNDLED_VERSION_KEY, set_recorded
 from tests.releases import run_git
 from tests.template_clones import Published, answers, clone_without_tags, publish_without_tags
@@ -91,6 +92,9 @@ def test_new_from_installed_wheel_uses_bundled_template(python: Path, tmp_path: 
     assert recorded["_src_path"].endswith("svcforge/_template")
     assert "_commit" not in recorded
     assert recorded[BUNDLED_VERSION_KEY] == __version__
+    # The README names the bundled release; the render-only data is not an answer.
+    assert f"template version\n`v{__version__}`" in (tmp_path / "svc" / "README.md").read_text()
+    assert RELEASE_DATA_KEY not in recorded
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +169,35 @@ def test_a_project_from_the_wheel_gets_one_answer_that_says_exactly_what_to_set(
     update = run_svcforge(python, project, "update", "--no-lock", template=template)
 
     assert check.returncode == 10, check.stderr
-    # README.md shows the template version ("unversioned" from the wheel): a conflict.
+    # README.md names the bundled release (v<version>); from a clone without tags, Copier
+    # names the old render's version by its bare commit id: that line conflicts. (With
+    # tags the names agree: test_the_readme_version_line_updates_cleanly_from_a_tagged_clone.)
     assert update.returncode == 7, update.stderr
     assert run_git(project, "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
     recorded = answers(project)
     assert recorded["_commit"] == f"v99.0.0-0-g{release[:7]}"
     assert recorded["_src_path"] == str(template)
     assert "Keep pull requests small." in (project / "CONTRIBUTING.md").read_text()
+
+
+def test_the_readme_version_line_updates_cleanly_from_a_tagged_clone(
+    python: Path, published: Published, tmp_path: Path
+):
+    generated = run_svcforge(python, tmp_path, "new", "svc", "--defaults", "--no-lock")
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / "svc"
+    set_recorded(project / ".copier-answers.yml", "_commit", f"v{__version__}")
+    run_git(project, "commit", "--quiet", "-am", "Record the template version")
+    template = tmp_path / "template"
+    run_git(tmp_path, "clone", "--quiet", str(published.path), str(template))
+    run_git(template, "tag", f"v{__version__}", published.candidate[1])
+    contributing = template / "template" / "CONTRIBUTING.md"
+    contributing.write_text(contributing.read_text() + "\nKeep pull requests small.\n")
+    run_git(template, "commit", "--quiet", "-am", "Release 99.0.0")
+    run_git(template, "tag", "v99.0.0")
+
+    update = run_svcforge(python, project, "update", "--no-lock", template=template)
+
+    assert update.returncode == 0, update.stderr
+    readme = (project / "README.md").read_text()
+    assert "template version\n`v99.0.0`" in readme

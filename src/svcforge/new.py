@@ -57,7 +57,7 @@ from svcforge.errors import (
 )
 from svcforge.interrupts import InterruptGuard, RunInterrupted, run_process
 from svcforge.output_checks import check_rendered
-from svcforge.template_source import TemplateSource, record_template_version
+from svcforge.template_source import SourceKind, TemplateSource, record_template_version
 
 #: ``uv lock`` resolves against PyPI; give it time but never hang forever.
 LOCK_TIMEOUT_SECONDS = 600
@@ -371,6 +371,23 @@ def _copier_output(*, silenced: bool) -> Iterator[None]:
             yield
 
 
+#: Render-only data (not a question, never recorded): the release a git-less template is.
+RELEASE_DATA_KEY = "svcforge_release"
+
+
+def _release_data(source: TemplateSource) -> dict[str, str]:
+    """Name the release of the template bundled in the wheel, for the README's version line.
+
+    Copier knows a version only from git (``_commit``); the bundled copy has none. Without
+    this the README says "unversioned", and the first update conflicts on that line: the
+    old render it is merged against (of ``v<version>``, recorded as svcforge asks) says
+    the version.
+    """
+    if source.kind is SourceKind.BUNDLED:
+        return {RELEASE_DATA_KEY: f"v{__version__}"}
+    return {}
+
+
 def _run_copier(
     source: TemplateSource,
     staging: Path,
@@ -386,7 +403,7 @@ def _run_copier(
         worker = copier.run_copy(
             source.location,
             staging,
-            data=dict(data),
+            data={**data, **_release_data(source)},
             defaults=defaults,
             unsafe=False,
             vcs_ref=source.vcs_ref,
