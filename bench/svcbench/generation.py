@@ -185,12 +185,24 @@ def _profile_render(bin_dir: Path, workdir: Path, env: dict[str, str]) -> Render
     args.append("--no-lock")
     argv = [str(bin_dir / "python"), "-m", "cProfile", "-o", str(profile_path), *args]
     run(argv, env=env, timeout=RENDER_TIMEOUT_SECONDS)
+    command = "python -m cProfile -o render.prof " + " ".join(args).replace(str(workdir), ".")
+    return summarize_profile(profile_path, command, _PROFILE_MARKERS)
+
+
+def summarize_profile(
+    profile_path: Path, command: str, marker_specs: Sequence[tuple[str, str, str]]
+) -> RenderProfile:
+    """Read a cProfile dump: the cumulative time of each marker, the top own times.
+
+    ``marker_specs`` are (label, file name suffix, function name) triples.
+    """
     stats = pstats.Stats(str(profile_path))
-    # pstats has no public accessor for its table: {(file, line, function): (..., ...)}.
+    # pstats has no public accessor for its table, {(file, line, function): (...)}, and
+    # typeshed leaves the attribute out: read it as the documented layout.
     entries: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
     entries = stats.stats  # type: ignore[attr-defined]
     markers = []
-    for label, file_suffix, function in _PROFILE_MARKERS:
+    for label, file_suffix, function in marker_specs:
         matching = [
             (calls, cumulative)
             for (filename, _, name), (_, calls, _, cumulative, _) in entries.items()
@@ -208,7 +220,7 @@ def _profile_render(bin_dir: Path, workdir: Path, env: dict[str, str]) -> Render
         reverse=True,
     )
     return RenderProfile(
-        command="python -m cProfile -o render.prof " + " ".join(args).replace(str(workdir), "."),
+        command=command,
         # Not in typeshed either, like `stats` above.
         total_seconds=float(stats.total_tt),  # type: ignore[attr-defined]
         markers=markers,

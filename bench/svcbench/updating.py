@@ -17,7 +17,6 @@ against ``copier update`` followed by ``uv lock``.
 from __future__ import annotations
 
 import filecmp
-import pstats
 import re
 import shutil
 import statistics
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from svcbench.generation import ProfileLine, RenderProfile, ToolRuns
+from svcbench.generation import RenderProfile, ToolRuns, summarize_profile
 from svcbench.procs import Measured, StepError, run, run_measured
 
 UPDATE_TIMEOUT_SECONDS = 300.0
@@ -293,33 +292,7 @@ def _profile_update(
     args = ["-m", "svcforge", "update", str(project), "--no-lock"]
     argv = [str(bin_dir / "python"), "-m", "cProfile", "-o", str(profile_path), *args]
     run(argv, env=env, timeout=UPDATE_TIMEOUT_SECONDS)
-    stats = pstats.Stats(str(profile_path))
-    # pstats has no public accessor for its table: {(file, line, function): (..., ...)}.
-    entries: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
-    entries = stats.stats  # type: ignore[attr-defined]
-    markers = []
-    for label, file_suffix, function in _PROFILE_MARKERS:
-        matching = [
-            (calls, cumulative)
-            for (filename, _, name), (_, calls, _, cumulative, _) in entries.items()
-            if filename.endswith(file_suffix) and name == function
-        ]
-        if matching:
-            calls, cumulative = max(matching, key=lambda item: item[1])
-            markers.append(ProfileLine(label, calls, cumulative))
-    own_time = sorted(
-        (
-            ProfileLine(f"{Path(filename).name}:{line}({name})", calls, own)
-            for (filename, line, name), (_, calls, own, _, _) in entries.items()
-        ),
-        key=lambda item: item.seconds,
-        reverse=True,
-    )
     shown = " ".join(args).replace(str(project), f"./{PROJECT_NAME}")
-    return RenderProfile(
-        command=f"python -m cProfile -o update.prof {shown}",
-        # Not in typeshed either, like `stats` above.
-        total_seconds=float(stats.total_tt),  # type: ignore[attr-defined]
-        markers=markers,
-        top_own_time=own_time[:8],
+    return summarize_profile(
+        profile_path, f"python -m cProfile -o update.prof {shown}", _PROFILE_MARKERS
     )

@@ -186,7 +186,7 @@ def _end_running_prompt(interrupt: RunInterrupted) -> bool:
     makes the prompt call itself raise it.
     """
     try:
-        from prompt_toolkit.application.current import get_app_or_none  # noqa: PLC0415
+        from prompt_toolkit.application.current import get_app_or_none  # noqa: PLC0415 - only on a signal
     except ImportError:  # Copier's prompts come with it; without it there is no prompt
         return False
     app = get_app_or_none()

@@ -44,6 +44,7 @@ from svcforge.answers import public_answers
 try:
     from copier._main import Worker
 except ImportError:  # another Copier layout: no shortcuts, same result
+    # mypy sees the class from the installed Copier; None marks the public-API fallback.
     Worker = None  # type: ignore[assignment,misc]
 
 # The value types Copier keeps when it passes the answers to its second render of the target.
@@ -169,7 +170,7 @@ if Worker is not None:
                 super()._sync_git_index_executable_bit(dst_relpath, src_mode)
 
 
-def render(source: str, dest: Path, *, data: Mapping[str, Any], vcs_ref: str) -> Any:  # noqa: ANN401
+def render(source: str, dest: Path, *, data: Mapping[str, Any], vcs_ref: str) -> Any:  # noqa: ANN401 - Copier's worker, an internal type
     """``copier.run_copy`` of ``source`` at ``vcs_ref`` into ``dest``, non-interactive.
 
     Returns Copier's worker, whose answers and template the caller reads.
