@@ -1,14 +1,16 @@
 """Benchmark svcforge and the service it generates; print a table, write docs/benchmarks.md.
 
-Usage, from the repository root (needs wrk, psql and PostgreSQL on 127.0.0.1:5432):
+Usage, from the repository root (needs wrk, psql, PostgreSQL on 127.0.0.1:5432 and the
+Redis the generated service's rate limits use, 127.0.0.1:6379):
 
-    uv run python bench/run.py            # full run, about 12 minutes
+    uv run python bench/run.py            # full run, about 15 minutes
     uv run python bench/run.py --quick    # smoke run: 1 repetition, 3 s loads
 
 Parts: 1. ``svcforge new`` vs ``copier copy``; 2. the generated service under wrk next to
-bare FastAPI and Starlette; 3. the cost of each middleware on /health; 4. the generated
-project's own test suite; 5. ``svcforge update`` vs ``copier update`` (``--parts update``).
-Every step has a time limit, and servers, temporary files and the benchmark database are
+bare FastAPI and Starlette, and next to the same service generated with authentication and
+rate limiting off; 3. the cost of each middleware on /health; 4. the generated project's
+own test suite; 5. ``svcforge update`` vs ``copier update`` (``--parts update``).
+Every step has a time limit, and servers, temporary files and the benchmark databases are
 removed on the way out, also after a failure or Ctrl-C.
 """
 
@@ -43,7 +45,7 @@ from svcbench.report import (
     update_section,
     write_docs,
 )
-from svcbench.serving import LoadSettings, ServingResult, measure_serving
+from svcbench.serving import OPTIONS_OFF, LoadSettings, ServingResult, measure_serving
 from svcbench.testsuite import TestSuiteResult, measure_test_suite
 from svcbench.updating import UpdateResult, measure_update
 
@@ -171,9 +173,20 @@ def _run_parts(
         _step("4. the generated project's test suite")
         tests = measure_test_suite(project.root, env, reps=max(reps, 1))
     if "serving" in parts and project is not None:
+        _step("generating and installing the project with its options off")
+        options = " ".join(f"{key}={value}" for key, value in OPTIONS_OFF.items())
+        options_off = create_project(
+            bin_dir / "svcforge", workdir / "example-service-off", env, OPTIONS_OFF
+        )
+        facts["options-off project"] = f"the default answers but {options}"
         _step("2-3. serving")
         serving = measure_serving(
-            project=project, postgres=postgres, settings=load, workdir=workdir, env=env
+            project=project,
+            options_off=options_off,
+            postgres=postgres,
+            settings=load,
+            workdir=workdir,
+            env=env,
         )
         facts["PostgreSQL"] = serving.postgres_version
     if "update" in parts:

@@ -7,11 +7,13 @@ transitive: `click`, `greenlet`, `yaml`, `h11`, ...) and the project's own top-l
 folders (`tests`, `scripts`, ...). Its slug must not be the name of a locked
 distribution either (uv refuses a project that depends on its own name).
 
-The script renders a default project from this checkout with the oldest supported
-Python, locks it, installs it once per supported Python (each interpreter installs
-its own set, e.g. backports for 3.11) and reads every installed distribution's
-top_level.txt and RECORD. Locked distributions that no interpreter here installs
-(other platforms only, e.g. colorama on Windows) are reserved by their normalised name.
+The script renders projects from this checkout with the oldest supported Python, one
+per choice of every option with choices (yes/no options on), so that the names of every
+option's dependencies are reserved whatever a project chooses; it locks each, installs
+it once per supported Python (each interpreter installs its own set, e.g. backports for
+3.11) and reads every installed distribution's top_level.txt and RECORD. Locked
+distributions that no interpreter here installs (other platforms only, e.g. colorama on
+Windows) are reserved by their normalised name.
 Run it with every supported interpreter on PATH whenever the template's dependencies
 or the supported Python versions change; it needs uv and access to PyPI:
 
@@ -31,6 +33,8 @@ import tomllib
 from pathlib import Path
 
 import copier
+
+from svcforge.options import load_catalogue
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET = REPO_ROOT / "includes" / "python_names.jinja"
@@ -91,12 +95,31 @@ def stdlib_names(version: str) -> set[str]:
     return {name for name in json.loads(out) if importable(name)}
 
 
-def render_and_lock(dest: Path, oldest: str) -> None:
-    """Render and lock a default project for the oldest Python (its lock covers the newer)."""
+def option_renders() -> list[dict[str, object]]:
+    """Answers that together bring in every option's dependencies.
+
+    Yes/no options are all on; each choice of every other option (but the Python
+    version) is taken once.
+    """
+    catalogue = load_catalogue(REPO_ROOT)
+    everything_on: dict[str, object] = {
+        question.name: True for question in catalogue.finite() if question.type == "bool"
+    }
+    renders = [
+        {**everything_on, question.name: value}
+        for question in catalogue.finite()
+        if question.type != "bool" and question.name != "python_version"
+        for value in question.values()
+    ]
+    return renders or [everything_on]
+
+
+def render_and_lock(dest: Path, oldest: str, answers: dict[str, object]) -> None:
+    """Render and lock a project for the oldest Python (its lock covers the newer)."""
     copier.run_copy(
         str(REPO_ROOT),
         dest,
-        data={"python_version": oldest},
+        data={**answers, "python_version": oldest},
         defaults=True,
         unsafe=False,
         vcs_ref="HEAD",
@@ -147,18 +170,22 @@ def main(versions: list[str]) -> None:
     stdlib: set[str] = set()
     for version in versions:
         stdlib |= stdlib_names(version)
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "service"
-        render_and_lock(project, min(versions, key=lambda v: tuple(map(int, v.split(".")))))
-        locked = locked_distributions(project)
-        modules: dict[str, str] = {}
-        installed: set[str] = set()
-        for version in versions:
-            for distribution, names in installed_names(project, version).items():
-                if normalise(distribution) in locked:
-                    installed.add(normalise(distribution))
-                    for name in names:
-                        modules.setdefault(name, distribution)
+    oldest = min(versions, key=lambda v: tuple(map(int, v.split("."))))
+    locked: dict[str, str] = {}
+    modules: dict[str, str] = {}
+    installed: set[str] = set()
+    for number, answers in enumerate(option_renders()):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp) / f"service-{number}"
+            render_and_lock(project, oldest, answers)
+            locked_here = locked_distributions(project)
+            locked |= locked_here
+            for version in versions:
+                for distribution, names in installed_names(project, version).items():
+                    if normalise(distribution) in locked_here:
+                        installed.add(normalise(distribution))
+                        for name in names:
+                            modules.setdefault(name, distribution)
     for normalised, distribution in locked.items():
         if normalised not in installed:  # locked for other platforms only
             modules.setdefault(normalised.replace("-", "_"), distribution)

@@ -55,11 +55,15 @@ def test_type_name_accept_derived_defaults_pick_python(tmp_path: Path):
     answer(child, "Author or owning team")
     answer(child, "Contact e-mail")
     answer(child, "Python version of the service", DOWN + ENTER)  # 3.13 -> 3.12
+    answer(child, "How clients authenticate", DOWN + ENTER)  # jwt -> api_key
+    answer(child, "Rate limits per client", "n")
     child.expect_exact("svcforge new svc --defaults")
     got = finish(child, tmp_path)
     assert got["project_slug"] == "billing-api"
     assert got["package_name"] == "billing_api"
     assert got["python_version"] == "3.12"
+    assert got["auth"] == "api_key"
+    assert got["rate_limiting"] is False
     assert (tmp_path / "svc" / "pyproject.toml").is_file()
 
 
@@ -77,7 +81,11 @@ def test_invalid_answer_is_explained_and_can_be_corrected(tmp_path: Path):
     for prompt in ("One-line description", "Author or owning team", "Contact e-mail"):
         answer(child, prompt)
     answer(child, "Python version of the service")
+    answer(child, "How clients authenticate")
+    answer(child, "Rate limits per client")
     got = finish(child, tmp_path)
+    assert got["auth"] == "jwt"
+    assert got["rate_limiting"] is True
     assert got["project_slug"] == "payments-core"
     assert got["package_name"] == "payments"
     assert got["python_version"] == "3.13"

@@ -203,7 +203,11 @@ ANSWER_ERRORS = [
     pytest.param(["-d", "package_name=class"], "is a Python keyword", id="pkg-keyword"),
     pytest.param(["-d", "package_name=json"], "standard-library module", id="pkg-stdlib"),
     pytest.param(["-d", "author_email=nope"], "'author_email'", id="email"),
-    pytest.param(["-d", "python_version=3.9"], "Invalid choice for 'python_version'", id="python"),
+    pytest.param(
+        ["-d", "python_version=3.9"],
+        "python_version='3.9' is not one of its choices. Choose one of: 3.13; 3.12; 3.11.",
+        id="python",
+    ),
 ]
 USAGE_ERRORS = [
     pytest.param(["-d", "foo"], "--data expects key=value", id="data-no-equals"),

@@ -1,12 +1,15 @@
 """Signals at random moments, thousands of times: clean-up must never be skipped.
 
-A raising signal handler strikes between any two bytecodes. These tests aim real
-signals (from a thread, after a random delay) at every moment of the two operations
-whose clean-up protects the user: a scratch directory's life, and the journaled copy
-of a rendered tree over an existing destination followed by its rollback. Whatever the
-moment, no scratch directory may survive and the destination must come back byte for
-byte. Each test uses its own TMPDIR and a harmless outer SIGINT handler, so a signal
-that lands after the guard is gone only does nothing.
+A raising signal handler runs wherever the interpreter next checks for signals: at a
+function's call or return, between any two steps of the code. These tests send a real
+SIGINT to the process at a random one of those moments of the two operations whose
+clean-up protects the user: a scratch directory's life, and the journaled copy of a
+rendered tree over an existing destination followed by its rollback. The moment is
+drawn from the operation's own calls and returns, counted by a profile hook, so the
+aim does not depend on how busy the machine is. Whatever the moment, no scratch
+directory may survive and the destination must come back byte for byte. Each test uses
+its own TMPDIR and a harmless outer SIGINT handler, so a signal that lands after the
+guard is gone only does nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import asyncio
 import os
 import random
 import signal
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from prompt_toolkit.application import Application
@@ -55,38 +59,60 @@ def harmless_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _duration(operation: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    operation()
-    return time.perf_counter() - started
+def _calls_and_returns(operation: Callable[[], None]) -> int:
+    """How many calls and returns (Python and C) one undisturbed run of ``operation`` makes."""
+    seen = 0
+
+    def count(_frame: FrameType, _event: str, _arg: object) -> None:
+        nonlocal seen
+        seen += 1
+
+    sys.setprofile(count)
+    try:
+        operation()
+    finally:
+        sys.setprofile(None)
+    return seen
+
+
+def _run_with_signal_at(operation: Callable[[], None], moment: int) -> None:
+    """Run ``operation``, sending SIGINT to the process at its ``moment``-th call or return.
+
+    ``raise_signal`` is a real ``raise(3)``: the C handler trips and the Python handler
+    runs, as for a signal from outside, at that exact point of the operation.
+    """
+    seen = 0
+
+    def strike(_frame: FrameType, _event: str, _arg: object) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == moment:
+            sys.setprofile(None)
+            signal.raise_signal(signal.SIGINT)
+
+    sys.setprofile(strike)
+    try:
+        operation()
+    finally:
+        sys.setprofile(None)
 
 
 def shoot_at_random_moments(operation: Callable[[], None], *, rounds: int) -> int:
     """Run ``operation`` ``rounds`` times, each with one SIGINT at a random moment in it.
 
-    The delay is drawn over a window that adapts to the machine: a round the signal
-    missed (it came after the end) narrows it, a round it cut short widens it, so the
-    signals keep landing across the whole operation however busy the machine is.
+    The moments are drawn uniformly over the calls and returns of an undisturbed run,
+    plus a tenth past its end (a signal after the guard is gone must be harmless too).
     Returns how many rounds the signal actually interrupted.
     """
     generator = random.Random(SEED)  # noqa: S311 - reproducible moments, not secrets
-    main = threading.main_thread().ident
-    assert main is not None
-    window = max(_duration(operation) for _ in range(3)) * 1.2
+    moments = max(_calls_and_returns(operation) for _ in range(3))
     interrupted = 0
     with harmless_sigint():
         for _ in range(rounds):
-            delay = generator.uniform(0, window)
-            shooter = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
-            shooter.start()
             try:
-                operation()
+                _run_with_signal_at(operation, generator.randint(1, moments + moments // 10))
             except RunInterrupted:
                 interrupted += 1
-                window *= 1.05
-            else:
-                window *= 0.9
-            shooter.join()
     return interrupted
 
 

@@ -40,7 +40,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
     repo.edit("template/Dockerfile.jinja", lambda text: "# Built by CI.\n" + text)
     repo.edit("template/pyproject.toml.jinja", lambda text: text + "\n# A template change.\n")
     repo.edit(
-        "template/src/{{ package_name }}/items/service.py.jinja",
+        'template/src/{{ package_name }}/items/{% if auth != "none" %}service.py{% endif %}.jinja',
         lambda text: text + "\n\n# A template change to the item use cases.\n",
     )
     repo.add("template/src/{{ package_name }}/items/constants.py", "MAX_ITEMS = 100\n")

@@ -1,9 +1,10 @@
-"""The generated default project the serving and test-suite benchmarks run against."""
+"""The generated projects the serving and test-suite benchmarks run against."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,21 +46,40 @@ class Project:
     env_prefix: str
     python_version: str
     versions: dict[str, str]
+    #: The answers recorded in ``.copier-answers.yml`` (top-level scalars, as text).
+    answers: dict[str, str]
+
+    @property
+    def auth(self) -> str:
+        """The ``auth`` answer; a project generated before the option existed has none."""
+        return self.answers.get("auth", "none")
+
+    @property
+    def rate_limiting(self) -> bool:
+        """The ``rate_limiting`` answer; a project from before the option has no limits."""
+        return self.answers.get("rate_limiting", "false") == "true"
 
 
-def create_project(svcforge: Path, dest: Path, env: dict[str, str]) -> Project:
-    """Generate the default project (with ``uv lock``) and install it with ``uv sync``."""
+def create_project(
+    svcforge: Path, dest: Path, env: dict[str, str], data: Mapping[str, str] | None = None
+) -> Project:
+    """Generate a project (with ``uv lock``) and install it with ``uv sync``.
+
+    The default answers, except those in ``data`` (each passed as ``--data KEY=VALUE``).
+    """
+    answer_args = [
+        arg for key, value in (data or {}).items() for arg in ("--data", f"{key}={value}")
+    ]
     run(
-        [str(svcforge), "new", str(dest), "--defaults", "--no-git"],
+        [str(svcforge), "new", str(dest), "--defaults", "--no-git", *answer_args],
         timeout=GENERATE_TIMEOUT_SECONDS,
         env=env,
     )
     run(["uv", "sync", "--locked"], cwd=dest, env=env, timeout=SYNC_TIMEOUT_SECONDS)
-    answers = (dest / ".copier-answers.yml").read_text()
-    match = re.search(r"^package_name: (\w+)$", answers, re.MULTILINE)
-    if match is None:
+    answers = read_answers(dest / ".copier-answers.yml")
+    package = answers.get("package_name", "")
+    if not package.isidentifier():
         raise StepError("no package_name in the generated .copier-answers.yml")
-    package = match.group(1)
     python = dest / ".venv" / "bin" / "python"
     probe = _PROBE.replace("example_service", package)
     facts = json.loads(run([str(python), "-c", probe], cwd=dest, env=env, timeout=120).strip())
@@ -72,7 +92,22 @@ def create_project(svcforge: Path, dest: Path, env: dict[str, str]) -> Project:
         env_prefix=facts["env_prefix"],
         python_version=facts["python"],
         versions=facts["versions"],
+        answers=answers,
     )
+
+
+def read_answers(path: Path) -> dict[str, str]:
+    """Read the top-level ``key: value`` lines Copier writes, quotes removed.
+
+    The file is flat YAML with scalar values; the benchmark needs no YAML parser for it.
+    """
+    answers = {}
+    for key, value in re.findall(r"^(\w+): ?(.*)$", path.read_text(), re.MULTILINE):
+        text = value.strip()
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            text = text[1:-1]
+        answers[key] = text
+    return answers
 
 
 def shipped_uvicorn_args(dockerfile: Path) -> list[str]:

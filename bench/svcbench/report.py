@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from svcbench.generation import GenerationResult, ToolRuns
+from svcbench.generation import GenerationResult, RenderProfile, ToolRuns
 from svcbench.serving import (
     BARE_FASTAPI,
     LARGE_CONNECTIONS,
     LARGE_ROWS,
     NO_MIDDLEWARE,
+    OPTIONS_OFF,
     SERVICE,
+    SERVICE_OFF,
     ScenarioResult,
     ServingResult,
 )
@@ -112,8 +114,17 @@ def evaluate_targets(
     return targets
 
 
+def api_options(serving: ServingResult) -> str:
+    """Say how the service's API was called, e.g. "jwt + rate limiting"."""
+    options = [] if serving.auth == "none" else [serving.auth]
+    if serving.rate_limiting:
+        options.append("rate limiting")
+    return " + ".join(options) or "unauthenticated, no rate limiting"
+
+
 def _serving_targets(serving: ServingResult) -> list[Target]:
     targets = []
+    options = api_options(serving)
     for conns in serving.settings.connections:
         ratio = serving.get("health", conns).rps / serving.get("fastapi", conns).rps
         targets.append(
@@ -129,7 +140,7 @@ def _serving_targets(serving: ServingResult) -> list[Target]:
         p99 = result.median(lambda run: run.p99_ms)
         targets.append(
             Target(
-                f"GET by id (unauthenticated), {conns} connections",
+                f"GET by id ({options}), {conns} connections",
                 f"0 errors, p99 < {P99_TARGET_MS:.0f} ms, >= {GET_RPS_TARGET:.0f} req/s",
                 f"{result.errors} errors, p99 {p99:.1f} ms, {result.rps:.0f} req/s",
                 result.errors == 0 and p99 < P99_TARGET_MS and result.rps >= GET_RPS_TARGET,
@@ -138,7 +149,7 @@ def _serving_targets(serving: ServingResult) -> list[Target]:
     get_ratio = serving.get("get", 8).rps / serving.get("asyncpg-get", 8).rps
     targets.append(
         Target(
-            "GET by id vs bare FastAPI + asyncpg, 8 connections",
+            f"GET by id ({options}) vs bare FastAPI + asyncpg, 8 connections",
             f">= {GET_RATIO_TARGET}x",
             f"{get_ratio:.2f}x",
             get_ratio >= GET_RATIO_TARGET,
@@ -186,6 +197,22 @@ def targets_table(targets: Sequence[Target]) -> str:
     return table(("target", "goal", "this run", "status"), rows)
 
 
+def _profile_tables(profile: RenderProfile) -> tuple[str, str]:
+    """Return the cumulative markers and the top own-time lines of a profile as tables."""
+    markers = table(
+        ("where the time goes (cumulative)", "calls", "seconds", "share"),
+        [
+            (m.label, m.calls, f"{m.seconds:.3f}", f"{m.seconds / profile.total_seconds:.0%}")
+            for m in profile.markers
+        ],
+    )
+    own = table(
+        ("top own time", "calls", "seconds"),
+        [(f"`{line.label}`", line.calls, f"{line.seconds:.3f}") for line in profile.top_own_time],
+    )
+    return markers, own
+
+
 def generation_section(result: GenerationResult) -> str:
     """Part 1 as Markdown."""
     rows = []
@@ -217,17 +244,7 @@ def generation_section(result: GenerationResult) -> str:
     )
     ratio = result.median("svcforge") / result.median("copier")
     profile = result.profile
-    markers = table(
-        ("where the time goes (cumulative)", "calls", "seconds", "share"),
-        [
-            (m.label, m.calls, f"{m.seconds:.3f}", f"{m.seconds / profile.total_seconds:.0%}")
-            for m in profile.markers
-        ],
-    )
-    own = table(
-        ("top own time", "calls", "seconds"),
-        [(f"`{line.label}`", line.calls, f"{line.seconds:.3f}") for line in profile.top_own_time],
-    )
+    markers, own = _profile_tables(profile)
     commands = "\n".join(f"    {tool.command}" for tool in result.tools.values())
     same = "identical" if result.same_output else "**DIFFERENT**"
     summary = (
@@ -259,22 +276,107 @@ def serving_section(result: ServingResult) -> str:
         "(> 2 s), summed over all runs. RSS: largest VmRSS of the server after a run. "
         "CPU columns: CPU time per request of the server process, of all PostgreSQL "
         "processes, and of everything else on the machine during the run (the "
-        "benchmark's noise: other jobs sharing the 2 cores), in % of one core."
+        "benchmark's noise: other jobs sharing the 2 cores; wrk and Redis not included), "
+        "in % of one core."
     )
+    options = api_options(result)
     reference = (
         "`vs reference`: requests/s as a ratio to bare FastAPI for `/health`, and to "
         "`bare FastAPI + asyncpg` (one `fetchrow` per request, same pool size, no ORM, no "
-        "middleware: the floor of this stack on this machine) for the GET by id."
-    )
-    auth = (
-        f"The GET by id and the list page are **unauthenticated**: the template has no "
-        f"authentication yet (`auth_headers()` in `bench/svcbench/serving.py` is the one "
-        f"place to add it). The service wrote {result.access_log_lines:,} JSON access-log "
-        f"lines to a file during the run (access log on, as shipped)."
+        "middleware: the floor of this stack on this machine) for the GET by id. The "
+        f"service's GET by id includes what the floor does not have ({options}); its "
+        f"target is unchanged. The `{SERVICE_OFF}` rows show the same service without them."
     )
     main = _serving_table([r for r in result.results if not r.scenario.breakdown], result)
+    options_cost = "### Cost of the options\n\n" + _options_table(result)
     breakdown = "## 3. Per-middleware cost of /health\n\n" + _breakdown_table(result)
-    return "\n\n".join(["## 2. Serving", main, method, reference, auth, breakdown])
+    return "\n\n".join(
+        ["## 2. Serving", main, method, reference, _api_paragraph(result), options_cost, breakdown]
+    )
+
+
+def _api_paragraph(result: ServingResult) -> str:
+    """How the service's API was called: credentials, rate limits, settings given."""
+    sentences = []
+    if result.auth == "jwt":
+        sentences.append(
+            "Every request to the service's `/api/v1` carries `Authorization: Bearer <token>`: "
+            "one HS256 JWT for an admin principal, issued before the load by the generated "
+            "project's own `AccessTokens` (`auth_headers()` in `bench/svcbench/serving.py`) "
+            "and checked by the service on every request (signature and claims, no database)."
+        )
+    elif result.auth == "none":
+        sentences.append("The service's API is unauthenticated (`auth=none`).")
+    else:
+        sentences.append(f"The service's API is called with `auth={result.auth}`.")
+    if result.rate_limiting:
+        limits = "per client address (`RateLimitMiddleware`)"
+        if result.auth != "none":
+            limits += " and per principal (after authentication)"
+        sentences.append(
+            f"Every such request is also counted in Redis {limits}. wrk sends everything "
+            "from one address with one token, so the shipped limits (100/minute per address) "
+            "would refuse almost all of it with 429: the benchmark sets every limit far above "
+            "any rate reached here, so **every request is counted and none is refused**: the "
+            "figures are the cost of counting, not of rejections."
+        )
+    if result.settings_overrides:
+        given = ", ".join(f"`{name}={value}`" for name, value in result.settings_overrides.items())
+        extra = " and a Redis key prefix of the run's own" if result.rate_limiting else ""
+        sentences.append(f"Settings the benchmark gives the service: {given}{extra}.")
+    sentences.append(
+        f"The service wrote {result.access_log_lines:,} JSON access-log lines to a file "
+        "during the run (access log on, as shipped)."
+    )
+    return " ".join(sentences)
+
+
+def _options_table(serving: ServingResult) -> str:
+    """Defaults vs options off for GET by id and POST, and the CPU the options cost."""
+    rows = []
+    for key, label in [("get", "GET by id"), ("post", "POST")]:
+        for conns in serving.settings.connections:
+            on, off = serving.get(key, conns), serving.get(f"{key}-off", conns)
+            cpu_on = on.median(lambda run: run.server_cpu_us)
+            cpu_off = off.median(lambda run: run.server_cpu_us)
+            rows.append(
+                (
+                    label,
+                    conns,
+                    f"{on.rps:,.0f}",
+                    f"{off.rps:,.0f}",
+                    f"{on.median(lambda run: run.p99_ms):.1f}",
+                    f"{off.median(lambda run: run.p99_ms):.1f}",
+                    f"{cpu_on:.0f}",
+                    f"{cpu_off:.0f}",
+                    f"{cpu_on - cpu_off:+.0f}",
+                    f"{on.median(lambda run: run.redis_cpu_us):.0f}",
+                )
+            )
+    header = (
+        "request",
+        "conns",
+        "req/s defaults",
+        "req/s off",
+        "p99 ms defaults",
+        "p99 ms off",
+        "server CPU µs/req defaults",
+        "server CPU µs/req off",
+        "difference µs/req",
+        "Redis CPU µs/req defaults",
+    )
+    answers = " ".join(f"--data {key}={value}" for key, value in OPTIONS_OFF.items())
+    note = (
+        f"`defaults`: the `{SERVICE}` rows above ({api_options(serving)}). `off`: the "
+        f"`{SERVICE_OFF}` rows, the same template generated with `svcforge new --defaults "
+        f"{answers}`, served the same way on a database of its own, seeded with the same "
+        "rows. `difference`: server CPU per request of the defaults minus that of `off`, "
+        "what the options cost the service process (checking the token, two Redis round "
+        "trips per limit; the time a request waits for Redis costs latency, not server "
+        "CPU). Redis's own CPU for the counting is the last column (the Redis is shared, "
+        "so other users' commands count too). CPU per request is less noisy than req/s."
+    )
+    return table(header, rows) + "\n\n" + note
 
 
 def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) -> str:
@@ -321,7 +423,7 @@ def _reference(result: ScenarioResult) -> str | None:
     """Return the scenario a row is compared with (bare FastAPI or FastAPI + asyncpg)."""
     if result.scenario.path == "/health":
         return "fastapi"
-    if result.scenario.key in {"get", "asyncpg-get"}:
+    if result.scenario.key in {"get", "get-off", "asyncpg-get"}:
         return "asyncpg-get"
     return None
 
@@ -427,17 +529,7 @@ def update_section(result: UpdateResult) -> str:
             "generated with `uv.lock`:\n\n" + _update_table(result.locked)
         )
     profile = result.profile
-    markers = table(
-        ("where the time goes (cumulative)", "calls", "seconds", "share"),
-        [
-            (m.label, m.calls, f"{m.seconds:.3f}", f"{m.seconds / profile.total_seconds:.0%}")
-            for m in profile.markers
-        ],
-    )
-    own = table(
-        ("top own time", "calls", "seconds"),
-        [(f"`{line.label}`", line.calls, f"{line.seconds:.3f}") for line in profile.top_own_time],
-    )
+    markers, own = _profile_tables(profile)
     profiled = (
         f"Profile of one update (`{profile.command}`), "
         f"{profile.total_seconds:.2f} s under cProfile:"

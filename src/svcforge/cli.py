@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from svcforge import __version__, help_text
 from svcforge.commands import new as new_command
+from svcforge.commands import options as options_command
 from svcforge.commands import update as update_command
 from svcforge.console import emit_json, err, json_written, printable, reset_json
 from svcforge.errors import AbortedError, SvcforgeError, ToolError, UsageError
@@ -95,6 +96,7 @@ app = typer.Typer(
             ),
             ("svcforge update --check", "is a newer template version out? (exit 10 if so)"),
             ("svcforge update --dry-run", "what an update would change, and its conflicts"),
+            ("svcforge options", "the template's questions, choices and constraints"),
             ("svcforge new -h", "every option of a command"),
         ),
         help_text.environment(),
@@ -132,6 +134,7 @@ def _root(
 
 app.command(name="new", epilog=new_command.EPILOG)(handle_errors(new_command.new))
 app.command(name="update", epilog=update_command.EPILOG)(handle_errors(update_command.update))
+app.command(name="options", epilog=options_command.EPILOG)(handle_errors(options_command.options))
 
 
 def _json_requested(argv: list[str]) -> bool:

@@ -140,6 +140,20 @@ def _bundled_root() -> Path:
     return Path(__file__).resolve().parent / "_template"
 
 
+def catalogue_root(env: Mapping[str, str] | None = None) -> Path:
+    """Return the local template folder whose ``copier.yml`` lists the options.
+
+    ``$SVCFORGE_TEMPLATE`` when it names a local template, else this checkout, else the
+    template bundled in the wheel (a remote template is read from its bundled copy).
+    """
+    override = (os.environ if env is None else env).get(TEMPLATE_ENV)
+    if override:
+        path = local_path(override)
+        if path is not None and (path / "copier.yml").is_file():
+            return path
+    return _checkout_root() or _bundled_root()
+
+
 def resolve_template_source(env: Mapping[str, str] | None = None) -> TemplateSource:
     """Find the template to render.
 

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,17 +22,16 @@ from tests.generated.support import GeneratedProject
 
 pytestmark = pytest.mark.slow
 
+ADMIN_PASSWORD = "a long enough admin password"  # noqa: S105 - a throwaway test database
 
-@pytest.fixture(
-    params=[
-        "default_project",
-        "oldest_python_project",
-        "custom_names_project",
-        "longest_names_project",
-    ]
-)
+
+@pytest.fixture(params=["custom_names_project", "longest_names_project"])
 def project(request: pytest.FixtureRequest) -> GeneratedProject:
-    """Default answers on 3.13 and 3.11, custom names on 3.12, maximal names on 3.13."""
+    """Custom names on 3.12, maximal names on 3.13.
+
+    The default answers, and every other combination of options on every Python version,
+    go through the same checks in test_matrix.py.
+    """
     return request.getfixturevalue(request.param)
 
 
@@ -65,24 +65,6 @@ def test_own_test_suite_passes_with_the_coverage_gate(project: GeneratedProject)
 def test_uv_lock_is_consistent_with_pyproject(project: GeneratedProject) -> None:
     assert (project.root / "uv.lock").is_file()
     project.run("uv", "lock", "--check")
-
-
-def test_dockerfile_passes_hadolint_without_ignores(default_project: GeneratedProject) -> None:
-    dockerfile = default_project.root / "Dockerfile"
-    assert "hadolint ignore" not in dockerfile.read_text()
-    default_project.run("hadolint", str(dockerfile))
-
-
-def test_migrations_round_trip_through_the_alembic_cli(default_project: GeneratedProject) -> None:
-    database = default_project.create_database()
-    env = {"EXAMPLE_SERVICE_DB_NAME": database}
-    try:
-        default_project.uv_run("alembic", "upgrade", "head", **env)
-        default_project.uv_run("alembic", "downgrade", "base", **env)
-        default_project.uv_run("alembic", "upgrade", "head", **env)
-        default_project.uv_run("alembic", "check", **env)
-    finally:
-        default_project.drop_database(database)
 
 
 @pytest.mark.parametrize(
@@ -120,13 +102,26 @@ def _free_port() -> int:
 
 
 def _request(
-    port: int, path: str, *, method: str = "GET", body: dict[str, object] | None = None
+    port: int,
+    path: str,
+    *,
+    method: str = "GET",
+    body: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request to the service on loopback; returns status, headers, body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        payload = json.dumps(body) if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+        if form is not None:
+            payload = urllib.parse.urlencode(form)
+            kind = "application/x-www-form-urlencoded"
+        else:
+            payload = json.dumps(body) if body is not None else None
+            kind = "application/json"
+        connection.request(
+            method, path, body=payload, headers={"Content-Type": kind, **(headers or {})}
+        )
         response = connection.getresponse()
         headers = {name.lower(): value for name, value in response.getheaders()}
         return response.status, headers, response.read()
@@ -179,20 +174,52 @@ def test_service_serves_over_http_and_shuts_down_gracefully(
     default_project: GeneratedProject,
 ) -> None:
     database = default_project.create_database()
+    env = {"EXAMPLE_SERVICE_DB_NAME": database}
     try:
-        default_project.uv_run("alembic", "upgrade", "head", EXAMPLE_SERVICE_DB_NAME=database)
+        default_project.uv_run("alembic", "upgrade", "head", **env)
+        # The first administrator, as the README says (password on stdin, never an argument).
+        admin = subprocess.run(
+            [
+                str(default_project.root / ".venv" / "bin" / "python"),
+                "-m",
+                "example_service.users.create_admin",
+                "--username",
+                "admin",
+            ],
+            cwd=default_project.root,
+            env={**default_project.env, **env},
+            input=f"{ADMIN_PASSWORD}\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert admin.returncode == 0, admin.stderr
         with _served(default_project, database) as (port, server):
             ready = _request(port, "/ready")
-            created = _request(port, "/api/v1/items", method="POST", body={"name": "Widget"})
-            bad = _request(port, "/api/v1/items", method="POST", body={"name": ""})
+            anonymous = _request(port, "/api/v1/items", method="POST", body={"name": "Widget"})
+            signed_in = _request(
+                port,
+                "/api/v1/auth/token",
+                method="POST",
+                form={"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD},
+            )
+            assert signed_in[0] == 200, signed_in
+            bearer = {"Authorization": f"Bearer {json.loads(signed_in[2])['access_token']}"}
+            created = _request(
+                port, "/api/v1/items", method="POST", body={"name": "Widget"}, headers=bearer
+            )
+            bad = _request(port, "/api/v1/items", method="POST", body={"name": ""}, headers=bearer)
             server.terminate()
             exit_code = server.wait(timeout=30)
             output = server.stdout.read() if server.stdout else ""
     finally:
         default_project.drop_database(database)
 
+    assert anonymous[0] == 401
+    assert anonymous[1]["www-authenticate"].startswith("Bearer")
     assert ready[0] == 200
-    assert created[0] == 201
+    assert created[0] == 201, created
     # A relative reference: no Host header value can be reflected into it.
     assert created[1]["location"].startswith("/api/v1/items/")
     assert bad[0] == 422
@@ -204,19 +231,6 @@ def test_service_serves_over_http_and_shuts_down_gracefully(
     events = {line["event"] for line in log_lines}
     assert {"startup", "request", "shutdown"} <= events
     assert all("request_id" in line for line in log_lines if line["event"] == "request")
-
-
-def test_no_template_syntax_survives(default_project: GeneratedProject) -> None:
-    leftovers = []
-    for path in default_project.files():
-        if path.name == "uv.lock":
-            continue
-        text = path.read_text(encoding="utf-8")
-        # GitHub Actions expressions (${{ ... }}) are legitimate in workflow files.
-        text = re.sub(r"\$\{\{[^}]*\}\}", "", text)
-        if "{{" in text or "{%" in text or "{#" in text:
-            leftovers.append(str(path.relative_to(default_project.root)))
-    assert leftovers == []
 
 
 def test_python_version_is_followed_everywhere(oldest_python_project: GeneratedProject) -> None:

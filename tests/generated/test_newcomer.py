@@ -85,6 +85,9 @@ def test_migrate_refuses_to_create_a_database_in_prod(project: GeneratedProject)
         f"{PREFIX}DB_NAME": database,
         f"{PREFIX}ENVIRONMENT": "prod",
         f"{PREFIX}DB_PASSWORD": "a-real-secret",
+        # The default answers authenticate with the service's own tokens (auth=jwt):
+        # production wants a real signing key too.
+        f"{PREFIX}JWT_SECRET": "a-production-signing-key-of-more-than-32-bytes",
     }
     try:
         result = project.run("make", "migrate", check=False, **env)

@@ -13,7 +13,13 @@ from svcforge import help_text
 from svcforge.answers import load_data_file, parse_data_options, replay_command
 from svcforge.console import emit_json, err, out, printable
 from svcforge.new import GenerationResult, generate
-from svcforge.template_source import TEMPLATE_ENV, TEMPLATE_REF_ENV, resolve_template_source
+from svcforge.options import check_answers, load_catalogue
+from svcforge.template_source import (
+    TEMPLATE_ENV,
+    TEMPLATE_REF_ENV,
+    local_path,
+    resolve_template_source,
+)
 
 EPILOG = help_text.epilog(
     "A run is all or nothing: if it fails or is interrupted (Ctrl-C, SIGTERM, a closed "
@@ -109,6 +115,10 @@ def new(
         answers.update(load_data_file(data_file))
     answers.update(parse_data_options(data or []))
     source = resolve_template_source()
+    template_root = local_path(source.location)
+    if template_root is not None and (template_root / "copier.yml").is_file():
+        # Refuse a wrong choice with the choices spelled out, before any question is asked.
+        answers = check_answers(load_catalogue(template_root), answers)
     if source.warning:
         # Before the questions, so nobody answers them only to learn this afterwards.
         err.print(f"[yellow]Warning:[/] {escape(source.warning)}")

@@ -17,6 +17,17 @@ class ConflictError(DomainError):
     """The change would break a uniqueness or state rule."""
 
 
+class IdempotencyKeyReusedError(DomainError):
+    """An Idempotency-Key was sent again with a different request (API-6)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"The Idempotency-Key {key!r} was already used for a different request; "
+            "send a new key for a new request."
+        )
+        self.key = key
+
+
 class DependencyUnavailableError(DomainError):
     """A backing service (the database, ...) cannot serve now; retrying later may work."""
 

@@ -9,6 +9,8 @@ class CheckStatus(StrEnum):
     """Outcome of one dependency check."""
 
     OK = "ok"
+    # A dependency the service can do without is failing: still ready, doing less.
+    DEGRADED = "degraded"
     FAILING = "failing"
 
 
@@ -19,7 +21,7 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Every dependency answered within its timeout."""
+    """Every required dependency answered within its timeout (optional ones may not have)."""
 
     status: CheckStatus
     checks: dict[str, CheckStatus]
