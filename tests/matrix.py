@@ -10,6 +10,7 @@ on and everything off: adding a question or a choice to copier.yml adds it here.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: The choice that means "this option is off", where a choice question has one.
 OFF_CHOICE = "none"
+#: Seeded restarts of the covering construction, and candidates compared at each step.
+COVERING_RESTARTS = 30
+CANDIDATES_PER_STEP = 24
 
 Pair = tuple[tuple[str, Any], tuple[str, Any]]
 
@@ -75,6 +79,7 @@ class OptionMatrix:
         self.axes = catalogue.finite()
         self.defaults = catalogue.resolve({})
         self._valid = self._valid_combinations()
+        self._valid_set = set(self._valid)
 
     def _normalised(self, answers: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
         # Questions that are not asked take their default, as in a real generation.
@@ -103,7 +108,7 @@ class OptionMatrix:
 
     def is_valid(self, answers: Mapping[str, Any]) -> bool:
         """Whether the template accepts these answers to the finite questions."""
-        return self._normalised(answers) in self._valid
+        return self._normalised(answers) in self._valid_set
 
     def _checked(self, answers: Mapping[str, Any], why: str) -> Combination:
         normalised = self._normalised(answers)
@@ -124,11 +129,23 @@ class OptionMatrix:
         ]
 
     def covering_set(self) -> list[Combination]:
-        """The required combinations plus greedy picks until every valid pair is covered.
+        """The required combinations plus the fewest picks found that cover every valid pair.
 
-        Greedy all-pairs: each step takes the valid combination covering the most pairs
-        not covered yet (the first such, in declaration order: the result is stable).
+        Each matrix combination costs a rendered, installed and fully tested project, so
+        the set is kept small: AETG-style construction (each new combination starts from a
+        pair not yet covered, then takes, question by question, the answer that covers
+        the most new pairs), several candidates per step, several seeded restarts; the
+        smallest result wins. The seeds are fixed: the result is stable for a copier.yml.
         """
+        best: list[Combination] | None = None
+        for seed in range(COVERING_RESTARTS):
+            chosen = self._covering_attempt(random.Random(seed))  # noqa: S311 - not secrets
+            if best is None or len(chosen) < len(best):
+                best = chosen
+        assert best is not None
+        return best
+
+    def _covering_attempt(self, generator: random.Random) -> list[Combination]:
         chosen: list[Combination] = []
         for combination in self.required():
             if combination.answers not in {c.answers for c in chosen}:
@@ -136,12 +153,35 @@ class OptionMatrix:
         uncovered = self.valid_pairs()
         for combination in chosen:
             uncovered -= combination.pairs()
-        candidates = self.valid()
         while uncovered:
-            best = max(candidates, key=lambda c: len(c.pairs() & uncovered))
+            candidates = [self._candidate(generator, uncovered) for _ in range(CANDIDATES_PER_STEP)]
+            found = [c for c in candidates if c is not None]
+            if not found:  # no construction was valid: fall back on the plain greedy pick
+                found = [max(self.valid(), key=lambda c: len(c.pairs() & uncovered))]
+            best = max(found, key=lambda c: len(c.pairs() & uncovered))
             chosen.append(best)
             uncovered -= best.pairs()
         return chosen
+
+    def _candidate(self, generator: random.Random, uncovered: set[Pair]) -> Combination | None:
+        (first, first_value), (second, second_value) = generator.choice(sorted(uncovered, key=repr))
+        answers: dict[str, Any] = {first: first_value, second: second_value}
+        rest = [axis for axis in self.axes if axis.name not in answers]
+        generator.shuffle(rest)
+        for axis in rest:
+
+            def gain(value: Any, name: str = axis.name) -> int:
+                return sum(
+                    ((other, answers[other]), (name, value)) in uncovered
+                    or ((name, value), (other, answers[other])) in uncovered
+                    for other in answers
+                )
+
+            values = list(axis.values())
+            generator.shuffle(values)
+            answers[axis.name] = max(values, key=gain)
+        normalised = self._normalised(answers)
+        return Combination(normalised) if normalised in self._valid_set else None
 
 
 def template_matrix() -> OptionMatrix:
