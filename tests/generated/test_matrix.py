@@ -32,6 +32,47 @@ OWN_WORDS: dict[tuple[str, object], tuple[str, ...]] = {
     ("auth", "oidc"): ("oidc", "jwks", "OpenID"),
     ("auth", "api_key"): ("api_key", "X-API-Key", "APIKeyHeader"),
     ("rate_limiting", True): ("redis", "rate_limit", "rate limit", "RateLimit", "SEC-3"),
+    ("metrics", True): ("metrics", "prometheus", "9464", "OPS-3"),
+    # Not "worker": other prose names worker threads and pytest-xdist's workers.
+    ("background_jobs", "taskiq"): (
+        "taskiq",
+        "rabbitmq",
+        "amqp",
+        "dead-letter",
+        "dead_letter",
+        "dead letter",
+        "JobsAfterCommit",
+        "JobPublisher",
+        "send_after_commit",
+        "item_announcement",
+        "ItemAnnouncement",
+        "announce_item",
+    ),
+    ("tracing", True): ("tracing", "opentelemetry", "OTLP", "OTEL_", "OPS-4"),
+    # "redis" too: a project with the cache but without rate limits uses Redis.
+    ("cache", True): (
+        "redis",
+        "RedisCache",
+        "CachedItemQueries",
+        "item_cache",
+        "cache_ttl",
+        "cache_key_prefix",
+        "cache-aside",
+    ),
+    # Not the bare word: other prose may name Kubernetes in passing (the probes' purpose).
+    ("kubernetes", True): (
+        "deploy/k8s",
+        "kustomiz",
+        "kubernetes-validate",
+        "kubernetes_validate",
+        "kubectl",
+        "HorizontalPodAutoscaler",
+        "DEL-4",
+    ),
+    # A pipeline's name, and the standard only a pipeline meets (SEC-6 is also cited for
+    # bound parameters, so it is no pipeline's own word).
+    ("ci", "github"): ("github", "DEL-3"),
+    ("ci", "gitlab"): ("gitlab", "DEL-3"),
 }
 # Words of every answer but `none` (authentication as such).
 ANY_AUTH_WORDS = (
