@@ -1,17 +1,18 @@
 """Benchmark svcforge and the service it generates; print a table, write docs/benchmarks.md.
 
-Usage, from the repository root (needs wrk, psql, PostgreSQL on 127.0.0.1:5432 and the
-Redis the generated service's rate limits use, 127.0.0.1:6379):
+Usage, from the repository root (needs wrk, psql, PostgreSQL on 127.0.0.1:5432, and the
+Redis and RabbitMQ the generated services use, 127.0.0.1:6379 and 127.0.0.1:5672):
 
-    uv run python bench/run.py            # full run, about 15 minutes
+    uv run python bench/run.py            # full run, about 30 minutes
     uv run python bench/run.py --quick    # smoke run: 1 repetition, 3 s loads
 
 Parts: 1. ``svcforge new`` vs ``copier copy``; 2. the generated service under wrk next to
-bare FastAPI and Starlette, and next to the same service generated with authentication and
-rate limiting off; 3. the cost of each middleware on /health; 4. the generated project's
-own test suite; 5. ``svcforge update`` vs ``copier update`` (``--parts update``).
-Every step has a time limit, and servers, temporary files and the benchmark databases are
-removed on the way out, also after a failure or Ctrl-C.
+bare FastAPI and Starlette, next to the same service generated with every option off, and
+next to it generated with every option on (tracing switched off, then on); 3. the cost of
+each middleware on /health; 4. the generated project's own test suite; 5. ``svcforge
+update`` vs ``copier update`` (``--parts update``). Every step has a time limit, and
+servers, temporary files, the benchmark databases and its job queues are removed on the
+way out, also after a failure or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ from svcbench.report import (
     update_section,
     write_docs,
 )
-from svcbench.serving import OPTIONS_OFF, LoadSettings, ServingResult, measure_serving
+from svcbench.serving import (
+    OPTIONS_ALL,
+    OPTIONS_OFF,
+    LoadSettings,
+    ServingResult,
+    measure_serving,
+)
 from svcbench.testsuite import TestSuiteResult, measure_test_suite
 from svcbench.updating import UpdateResult, measure_update
 
@@ -86,7 +93,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "none for --quick or a subset)",
     )
     parser.add_argument(
-        "--time-limit", type=float, help="minutes before the run is aborted (default 25, quick 8)"
+        "--time-limit", type=float, help="minutes before the run is aborted (default 35, quick 12)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
@@ -106,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_seconds=args.duration or (3 if args.quick else 10),
         warmup_seconds=1,
     )
-    limit_minutes = args.time_limit or (8 if args.quick else 25)
+    limit_minutes = args.time_limit or (12 if args.quick else 35)
     _install_signal_handlers(limit_minutes)
     for tool in ("wrk", "psql", "uv"):
         if shutil.which(tool) is None:
@@ -179,10 +186,17 @@ def _run_parts(
             bin_dir / "svcforge", workdir / "example-service-off", env, OPTIONS_OFF
         )
         facts["options-off project"] = f"the default answers but {options}"
+        _step("generating and installing the project with everything on")
+        options = " ".join(f"{key}={value}" for key, value in OPTIONS_ALL.items())
+        everything_on = create_project(
+            bin_dir / "svcforge", workdir / "example-service-all", env, OPTIONS_ALL
+        )
+        facts["everything-on project"] = f"the default answers but {options}"
         _step("2-3. serving")
         serving = measure_serving(
             project=project,
             options_off=options_off,
+            everything_on=everything_on,
             postgres=postgres,
             settings=load,
             workdir=workdir,

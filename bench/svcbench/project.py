@@ -59,6 +59,26 @@ class Project:
         """The ``rate_limiting`` answer; a project from before the option has no limits."""
         return self.answers.get("rate_limiting", "false") == "true"
 
+    @property
+    def metrics(self) -> bool:
+        """The ``metrics`` answer; a project from before the option has no metrics."""
+        return self.answers.get("metrics", "false") == "true"
+
+    @property
+    def tracing(self) -> bool:
+        """The ``tracing`` answer (the tracing code; a setting switches it on)."""
+        return self.answers.get("tracing", "false") == "true"
+
+    @property
+    def cache(self) -> bool:
+        """The ``cache`` answer: item reads by id go through Redis (cache-aside)."""
+        return self.answers.get("cache", "false") == "true"
+
+    @property
+    def background_jobs(self) -> str:
+        """The ``background_jobs`` answer, e.g. ``taskiq``; ``none`` before the option."""
+        return self.answers.get("background_jobs", "none")
+
 
 def create_project(
     svcforge: Path, dest: Path, env: dict[str, str], data: Mapping[str, str] | None = None

@@ -13,9 +13,13 @@ from svcbench.serving import (
     LARGE_CONNECTIONS,
     LARGE_ROWS,
     NO_MIDDLEWARE,
+    OPTIONS_ALL,
     OPTIONS_OFF,
+    SEED_ROWS,
     SERVICE,
+    SERVICE_ALL,
     SERVICE_OFF,
+    SERVICE_TRACED,
     ScenarioResult,
     ServingResult,
 )
@@ -274,10 +278,10 @@ def serving_section(result: ServingResult) -> str:
         "warm-up each), alternating between all rows, order reversed every other "
         "repetition. Errors: non-2xx/3xx answers plus socket errors and timeouts "
         "(> 2 s), summed over all runs. RSS: largest VmRSS of the server after a run. "
-        "CPU columns: CPU time per request of the server process, of all PostgreSQL "
-        "processes, and of everything else on the machine during the run (the "
-        "benchmark's noise: other jobs sharing the 2 cores; wrk and Redis not included), "
-        "in % of one core."
+        "CPU columns: CPU time per request of the server process (all its threads), of "
+        "all PostgreSQL processes, and of everything else on the machine during the run "
+        "(the benchmark's noise: other jobs sharing the 2 cores; wrk, Redis and RabbitMQ "
+        "not included), in % of one core."
     )
     options = api_options(result)
     reference = (
@@ -285,13 +289,24 @@ def serving_section(result: ServingResult) -> str:
         "`bare FastAPI + asyncpg` (one `fetchrow` per request, same pool size, no ORM, no "
         "middleware: the floor of this stack on this machine) for the GET by id. The "
         f"service's GET by id includes what the floor does not have ({options}); its "
-        f"target is unchanged. The `{SERVICE_OFF}` rows show the same service without them."
+        f"target is unchanged. The `{SERVICE_OFF}` rows show the same service with every "
+        f"option off, the `{SERVICE_ALL}` rows with every option on (see below)."
     )
     main = _serving_table([r for r in result.results if not r.scenario.breakdown], result)
     options_cost = "### Cost of the options\n\n" + _options_table(result)
+    observability = "### Cost of metrics and tracing\n\n" + _observability_table(result)
     breakdown = "## 3. Per-middleware cost of /health\n\n" + _breakdown_table(result)
     return "\n\n".join(
-        ["## 2. Serving", main, method, reference, _api_paragraph(result), options_cost, breakdown]
+        [
+            "## 2. Serving",
+            main,
+            method,
+            reference,
+            _api_paragraph(result),
+            options_cost,
+            observability,
+            breakdown,
+        ]
     )
 
 
@@ -366,17 +381,157 @@ def _options_table(serving: ServingResult) -> str:
         "Redis CPU µs/req defaults",
     )
     answers = " ".join(f"--data {key}={value}" for key, value in OPTIONS_OFF.items())
+    metrics = " and metrics" if "MetricsMiddleware" in serving.middleware else ""
     note = (
-        f"`defaults`: the `{SERVICE}` rows above ({api_options(serving)}). `off`: the "
-        f"`{SERVICE_OFF}` rows, the same template generated with `svcforge new --defaults "
-        f"{answers}`, served the same way on a database of its own, seeded with the same "
-        "rows. `difference`: server CPU per request of the defaults minus that of `off`, "
-        "what the options cost the service process (checking the token, two Redis round "
-        "trips per limit; the time a request waits for Redis costs latency, not server "
-        "CPU). Redis's own CPU for the counting is the last column (the Redis is shared, "
-        "so other users' commands count too). CPU per request is less noisy than req/s."
+        f"`defaults`: the `{SERVICE}` rows above ({api_options(serving)}{metrics}). `off`: "
+        f"the `{SERVICE_OFF}` rows, the same template generated with `svcforge new "
+        f"--defaults {answers}`, served the same way on a database of its own, seeded with "
+        "the same rows. `difference`: server CPU per request of the defaults minus that of "
+        "`off`, what the options cost the service process (checking the token, two Redis "
+        "round trips per limit, recording the request's metrics; the time a request waits "
+        "for Redis costs latency, not server CPU). Redis's own CPU for the counting is the "
+        "last column (the Redis is shared, so other users' commands count too). CPU per "
+        "request is less noisy than req/s."
     )
     return table(header, rows) + "\n\n" + note
+
+
+#: The rows of the metrics-and-tracing table: label and scenario key suffix.
+_VARIANTS = (
+    ("defaults", ""),
+    ("everything on, tracing off", "-all"),
+    ("everything on, tracing on", "-traced"),
+    ("options off", "-off"),
+)
+
+
+def _observability_table(serving: ServingResult) -> str:
+    """Defaults, everything on (tracing off and on) and options off, side by side."""
+    rows = []
+    for key, label in [("get", "GET by id"), ("post", "POST")]:
+        for conns in serving.settings.connections:
+            defaults = serving.get(key, conns)
+            cpu_defaults = defaults.median(lambda run: run.server_cpu_us)
+            for variant, suffix in _VARIANTS:
+                result = serving.get(f"{key}{suffix}", conns)
+                cpu = result.median(lambda run: run.server_cpu_us)
+                rows.append(
+                    (
+                        label,
+                        conns,
+                        variant,
+                        f"{result.rps:,.0f}",
+                        f"{result.rps / defaults.rps:.2f}x",
+                        f"{result.median(lambda run: run.p50_ms):.1f}",
+                        f"{result.median(lambda run: run.p99_ms):.1f}",
+                        f"{cpu:.0f}",
+                        "" if result is defaults else f"{cpu - cpu_defaults:+.0f}",
+                        f"{result.median(lambda run: run.postgres_cpu_us):.0f}",
+                        f"{result.median(lambda run: run.redis_cpu_us):.0f}",
+                        f"{result.median(lambda run: run.rabbitmq_cpu_us):.0f}",
+                        _cache_hits(result),
+                        result.errors,
+                    )
+                )
+    header = (
+        "request",
+        "conns",
+        "served",
+        "req/s",
+        "vs defaults",
+        "p50 ms",
+        "p99 ms",
+        "server CPU µs/req",
+        "vs defaults µs/req",
+        "PostgreSQL CPU µs/req",
+        "Redis CPU µs/req",
+        "RabbitMQ CPU µs/req",
+        "cache hits",
+        "errors",
+    )
+    return table(header, rows) + "\n\n" + _observability_note(serving)
+
+
+def _cache_hits(result: ScenarioResult) -> str:
+    """Median share of a scenario's reads the cache answered, or "" without a cache."""
+    ratios = [run.cache_hit_ratio for run in result.runs if run.cache_hit_ratio is not None]
+    return f"{statistics.median(ratios):.0%}" if ratios else ""
+
+
+def _observability_note(serving: ServingResult) -> str:
+    """Say what differs between the rows of the metrics-and-tracing table; the exports."""
+    everything = serving.everything_on
+    answers = " ".join(f"--data {key}={value}" for key, value in OPTIONS_ALL.items())
+    given = ", ".join(f"`{name}={value}`" for name, value in everything.settings_overrides.items())
+    tracing = ", ".join(f"`{name}={value}`" for name, value in everything.tracing_overrides.items())
+    conns = min(serving.settings.connections)
+    tracing_costs = []
+    for key, label in [("get", "GET by id"), ("post", "POST")]:
+        off, on = serving.get(f"{key}-all", conns), serving.get(f"{key}-traced", conns)
+        cpu = on.median(lambda run: run.server_cpu_us) - off.median(lambda run: run.server_cpu_us)
+        tracing_costs.append(f"{cpu:+.0f} µs/req for a {label} ({on.rps / off.rps:.2f}x the req/s)")
+    sink = everything.sink
+    spans_per_request = sink.spans / max(everything.traced_requests, 1)
+    rejected = f", {sink.rejected} unreadable" if sink.rejected else ""
+    paragraphs = [
+        f"`defaults`: the `{SERVICE}` rows ({api_options(serving)}"
+        + (", metrics" if "MetricsMiddleware" in serving.middleware else "")
+        + f"). `everything on`: the `{SERVICE_ALL}` rows, the template generated with "
+        f"`svcforge new --defaults {answers}` (middleware, outermost first: "
+        + ", ".join(f"`{name}`" for name in everything.middleware)
+        + "), served the same way on a database of its own seeded with the same "
+        f"{SEED_ROWS:,} rows, with {given} (and Redis key and RabbitMQ queue names of the "
+        "run's own). Next to the defaults it adds the cache, background jobs, and the "
+        "tracing code switched off by its setting (no tracer provider, nothing "
+        "instrumented). **Its GET by id reads through the cache**: an item is looked up "
+        "in Redis first, and read from PostgreSQL only on a miss (then kept for "
+        "`CACHE_TTL_SECONDS`, 60 s, longer than any run). Each of its GET-by-id runs "
+        "starts with an empty cache (the benchmark deletes the run's cache keys just "
+        f"before it) and draws from {SEED_ROWS:,} ids at random, so the first read of "
+        "each id misses and later ones hit: `cache hits` is the share of the run's reads "
+        "answered from Redis (1 - keys written / reads). It grows with the run's length "
+        "and rate, and a hit replaces the SQL query with a Redis round trip (compare "
+        "the PostgreSQL and Redis columns): these rows are not the defaults' read plus "
+        "overhead. Each of its POSTs sends one job to RabbitMQ after the commit and waits "
+        "for RabbitMQ's confirmation before answering; no worker runs, so the benchmark "
+        f"purged the work queue after each POST run: {everything.jobs_queued:,} jobs for "
+        f"about {everything.posts:,} POSTs answered (warm-ups included; requests still "
+        "in flight when wrk stops are not counted as answered, their jobs are).",
+        f"`tracing on`: the `{SERVICE_TRACED}` rows, the same server with {tracing}: "
+        "every request recorded (the worst case; the ratio is a setting), one span per "
+        "request and one per SQL statement, batched and sent over OTLP/HTTP by the "
+        "SDK's thread inside the server process (so the export's CPU is in the server "
+        "column) to a stand-in collector the benchmark runs on 127.0.0.1 "
+        "(`bench/svcbench/otlp_sink.py`: answers 200, counts). The difference between "
+        f"the two everything-on rows is what tracing costs; at {conns} connections: "
+        + " and ".join(tracing_costs)
+        + f". The sink received {sink.requests:,} exports, {sink.bytes / 2**20:,.1f} MiB, "
+        f"**{sink.spans:,} spans** for the {everything.traced_requests:,} requests the "
+        f"traced server answered ({spans_per_request:.1f} spans per request{rejected}). "
+        "Spans the SDK dropped because its queue (2,048 spans) was full, counted from "
+        f"its warnings in the server's log: {everything.dropped_spans:,}.",
+    ]
+    metrics = _metrics_cost(serving)
+    if metrics:
+        paragraphs.append(metrics)
+    return "\n\n".join(paragraphs)
+
+
+def _metrics_cost(serving: ServingResult) -> str:
+    """Say what the metrics middleware costs alone (from part 3), if it was measured."""
+    name = "MetricsMiddleware"
+    if name not in serving.middleware or len(serving.middleware) < 2:
+        return ""
+    conns = serving.settings.breakdown_connections
+    full = serving.get("health", conns).median(lambda run: run.server_cpu_us)
+    without = serving.get(f"health without {name}", conns).median(lambda run: run.server_cpu_us)
+    return (
+        f"Metrics are on in `defaults` and `everything on`, off in `options off` (with "
+        f"everything else). `{name}` alone costs {full - without:+.0f} µs of server CPU "
+        f"per request on /health at {conns} connections (part 3, the service without it); "
+        "nothing scrapes the metrics listener during the run (each server's listens on a "
+        "free port: `METRICS_PORT=0`)."
+    )
 
 
 def _serving_table(results: Sequence[ScenarioResult], serving: ServingResult) -> str:
@@ -423,7 +578,7 @@ def _reference(result: ScenarioResult) -> str | None:
     """Return the scenario a row is compared with (bare FastAPI or FastAPI + asyncpg)."""
     if result.scenario.path == "/health":
         return "fastapi"
-    if result.scenario.key in {"get", "get-off", "asyncpg-get"}:
+    if result.scenario.key in {"get", "get-off", "get-all", "get-traced", "asyncpg-get"}:
         return "asyncpg-get"
     return None
 

@@ -1,25 +1,32 @@
 """Parts 2 and 3: the generated service under wrk, next to bare FastAPI and Starlette.
 
-The service is the default project (authentication and rate limiting on); a second
-project generated with those options off is served next to it, so that what they cost
-per request can be read off directly.
+The service is the default project (authentication, rate limiting and metrics on). Next
+to it: the project generated with every option off, and the project generated with every
+option on, served twice (tracing switched off by its setting, and on, exporting every
+span to a stand-in collector), so that what the options cost per request can be read
+off directly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import signal
 import socket
 import statistics
+import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from svcbench.db import Postgres, delete_posted_items, insert_items, seed_items
+from svcbench.otlp_sink import OtlpSink, SinkCounts, running_sink
 from svcbench.procs import Server, StepError, busy_cpu_seconds, run, run_measured
 from svcbench.project import Project
 
@@ -50,9 +57,14 @@ WRK_THREADS = 2
 
 SERVICE = "service"
 SERVICE_LARGE = "service, 1M rows"
-#: The project generated with OPTIONS_OFF: the same service without authentication and
-#: rate limiting.
+#: The project generated with OPTIONS_OFF: the same service with every option off.
 SERVICE_OFF = "service, options off"
+#: The project generated with OPTIONS_ALL, tracing switched off by its setting.
+SERVICE_ALL = "service, everything on"
+#: The same server with tracing switched on: every request traced and exported.
+SERVICE_TRACED = "service, everything on, traced"
+#: The servers of generated projects as built by their own app factory (as shipped).
+API_SERVERS = (SERVICE, SERVICE_LARGE, SERVICE_OFF, SERVICE_ALL, SERVICE_TRACED)
 BARE_FASTAPI = "bare FastAPI"
 BARE_STARLETTE = "bare Starlette"
 BARE_ASYNCPG = "bare FastAPI + asyncpg"
@@ -60,7 +72,33 @@ NO_MIDDLEWARE = "no middleware"
 
 
 #: The answers (``svcforge new --data``) of the project served as SERVICE_OFF.
-OPTIONS_OFF = {"auth": "none", "rate_limiting": "false"}
+OPTIONS_OFF = {
+    "auth": "none",
+    "rate_limiting": "false",
+    "metrics": "false",
+    "tracing": "false",
+    "background_jobs": "none",
+    "cache": "false",
+}
+#: The answers of the project served as SERVICE_ALL and SERVICE_TRACED (kubernetes and ci
+#: change nothing the service runs).
+OPTIONS_ALL = {
+    "auth": "jwt",
+    "rate_limiting": "true",
+    "metrics": "true",
+    "tracing": "true",
+    "background_jobs": "taskiq",
+    "cache": "true",
+}
+#: SERVICE_TRACED records every trace (the worst case; the shipped ratio is a setting).
+BENCH_TRACING_SAMPLE_RATIO = "1.0"
+#: How long the first span may take to reach the sink: the SDK's batch processor sends
+#: every 5 s (OTEL_BSP_SCHEDULE_DELAY), with a wide margin for a loaded machine.
+FIRST_EXPORT_TIMEOUT_SECONDS = 30.0
+LEFTOVERS_TIMEOUT_SECONDS = 60.0
+#: The OpenTelemetry SDK's warning for each span its full queue drops (opentelemetry-sdk's
+#: BatchProcessor: "Queue full, dropping span.").
+SPAN_DROPPED = b"Queue full, dropping"
 API_PREFIX = "/api/v1"
 #: Every rate limit of the service while it is loaded: wrk sends everything from one
 #: address and with one token, so the real limits (100/minute per address) would refuse
@@ -86,22 +124,55 @@ MINT_TIMEOUT_SECONDS = 60.0
 SUPPORTED_AUTH = ("jwt", "none")
 
 
+#: Settings whose values are this run's own names (unique per run), not worth reporting.
+RUN_NAME_SETTINGS = ("RATE_LIMIT_KEY_PREFIX", "CACHE_KEY_PREFIX", "JOBS_NAME_PREFIX")
+
+
 def settings_env(project: Project) -> dict[str, str]:
     """Return the settings the benchmark gives every server of ``project`` (prefixed).
 
-    Only settings of the options the project was generated with: with ``rate_limiting``,
-    limits no run reaches (BENCH_RATE_LIMIT) under a Redis key prefix of this run alone
-    (the Redis is shared with other users); with ``auth=jwt``, a token lifetime longer
-    than any run.
+    Only settings of the options the project was generated with. Redis, RabbitMQ and the
+    metrics port are shared with other users and servers, hence names of this run alone:
+    with ``rate_limiting``, limits no run reaches (BENCH_RATE_LIMIT) under a Redis key
+    prefix of the run's own; with ``cache``, a key prefix of the run's own; with
+    background jobs, queues of the run's own; with ``metrics``, a free port for each
+    server's metrics listener (several servers of one project run at once). With
+    ``auth=jwt``, a token lifetime longer than any run. With ``tracing``, tracing off
+    (its default; ``tracing_env`` switches it on).
     """
     prefix = project.env_prefix
+    run_name = f"svcforge-bench-{uuid.uuid4().hex[:10]}"
     env: dict[str, str] = {}
     if project.rate_limiting:
         env |= {f"{prefix}{name}": BENCH_RATE_LIMIT for name in RATE_LIMIT_SETTINGS}
-        env[f"{prefix}RATE_LIMIT_KEY_PREFIX"] = f"svcforge-bench-{uuid.uuid4().hex[:10]}"
+        env[f"{prefix}RATE_LIMIT_KEY_PREFIX"] = f"{run_name}:rate-limit"
+    if project.cache:
+        env[f"{prefix}CACHE_KEY_PREFIX"] = f"{run_name}:cache"
+    if project.background_jobs != "none":
+        env[f"{prefix}JOBS_NAME_PREFIX"] = run_name
+    if project.metrics:
+        env[f"{prefix}METRICS_PORT"] = "0"
+    if project.tracing:
+        env[f"{prefix}TRACING_ENABLED"] = "false"
     if project.auth == "jwt":
         env[f"{prefix}ACCESS_TOKEN_TTL_SECONDS"] = str(BENCH_TOKEN_TTL_SECONDS)
     return env
+
+
+def tracing_env(project: Project, endpoint: str) -> dict[str, str]:
+    """Return the settings that switch tracing on: every trace recorded, sent to ``endpoint``."""
+    prefix = project.env_prefix
+    return {
+        f"{prefix}TRACING_ENABLED": "true",
+        f"{prefix}TRACING_SAMPLE_RATIO": BENCH_TRACING_SAMPLE_RATIO,
+        f"{prefix}TRACING_EXPORTER": "otlp",
+        f"{prefix}TRACING_OTLP_ENDPOINT": endpoint,
+    }
+
+
+def shown_settings(env: dict[str, str]) -> dict[str, str]:
+    """Return the settings of ``env`` worth reporting: without the run's own names."""
+    return {k: v for k, v in env.items() if not k.endswith(RUN_NAME_SETTINGS)}
 
 
 def auth_headers(project: Project, env: dict[str, str]) -> dict[str, str]:
@@ -173,13 +244,18 @@ class LoadRun:
     status_errors: int
     socket_errors: int
     rss_kib: int
-    #: CPU microseconds per request used by the server, by PostgreSQL and by Redis (the
-    #: rate limits' counters; Redis is shared, so other users' commands count too).
+    #: CPU microseconds per request used by the server, by PostgreSQL, by Redis (the rate
+    #: limits' counters, the cache) and by RabbitMQ (the jobs); Redis and RabbitMQ are
+    #: shared, so other users' commands count too.
     server_cpu_us: float
     postgres_cpu_us: float
     redis_cpu_us: float
+    rabbitmq_cpu_us: float
     #: CPU the rest of the machine used during the run, in % of one core (noise).
     background_cpu_percent: float
+    #: Share of the reads answered from the cache, for GET by id of a project with
+    #: ``cache`` (each such run starts with an empty cache); None elsewhere.
+    cache_hit_ratio: float | None = None
 
     @property
     def rps(self) -> float:
@@ -216,6 +292,28 @@ class ScenarioResult:
 
 
 @dataclass(frozen=True)
+class EverythingOn:
+    """The project with every option on, as served (SERVICE_ALL and SERVICE_TRACED)."""
+
+    middleware: list[str]
+    #: What the benchmark set for both servers (``settings_env``, without the run's own
+    #: names), and for SERVICE_TRACED on top (``tracing_env``).
+    settings_overrides: dict[str, str]
+    tracing_overrides: dict[str, str]
+    #: What the stand-in collector received from SERVICE_TRACED over the whole run (the
+    #: server's last spans are sent when it stops).
+    sink: SinkCounts
+    #: Spans the SDK dropped (its queue was full): its warnings in the server's log.
+    dropped_spans: int
+    #: Requests SERVICE_TRACED answered to wrk (warm-ups included) and to the checks.
+    traced_requests: int
+    #: POSTs both servers answered (warm-ups included), and the jobs they left in the
+    #: work queue (purged after each POST run; no worker runs).
+    posts: int
+    jobs_queued: int
+
+
+@dataclass(frozen=True)
 class ServingResult:
     """Everything parts 2 and 3 measured."""
 
@@ -230,8 +328,9 @@ class ServingResult:
     auth: str
     rate_limiting: bool
     #: What the benchmark set in the servers' environment (see ``settings_env``), without
-    #: the per-run Redis key prefix.
+    #: the run's own names (Redis key prefixes, queue names).
     settings_overrides: dict[str, str]
+    everything_on: EverythingOn
 
     def get(self, key: str, connections: int) -> ScenarioResult:
         """Return the result of a scenario at a concurrency."""
@@ -242,12 +341,17 @@ class ServingResult:
 
 
 def scenarios(
-    middleware: list[str], ids_file: Path, ids_file_off: Path, settings: LoadSettings
+    middleware: list[str],
+    ids_file: Path,
+    ids_file_off: Path,
+    settings: LoadSettings,
+    ids_file_all: Path | None = None,
 ) -> list[Scenario]:
     """Every load scenario, in the order one repetition runs them.
 
     ``ids_file`` lists the items of the service's database, ``ids_file_off`` those of the
-    database of the service with its options off.
+    database of the service with its options off, ``ids_file_all`` those of the database
+    of the service with everything on (its scenarios are left out without it).
     """
     conns = settings.connections
     items = f"{API_PREFIX}/items"
@@ -312,6 +416,25 @@ def scenarios(
         Scenario(
             "post-off", f"POST {items}", SERVICE_OFF, items, "post.lua", (), conns, posts=True
         ),
+    ]
+    if ids_file_all is not None:
+        # Every option on, with tracing off by its setting, then on: the same requests.
+        for key, server in [("all", SERVICE_ALL), ("traced", SERVICE_TRACED)]:
+            plan += [
+                Scenario(
+                    f"get-{key}",
+                    f"GET {items}/{{id}}",
+                    server,
+                    items,
+                    "get_by_id.lua",
+                    (str(ids_file_all),),
+                    conns,
+                ),
+                Scenario(
+                    f"post-{key}", f"POST {items}", server, items, "post.lua", (), conns, posts=True
+                ),
+            ]
+    plan += [
         # The floor for a database read on this machine: no ORM, no middleware.
         Scenario(
             "asyncpg-get",
@@ -344,7 +467,7 @@ def scenarios(
 
 @dataclass(frozen=True)
 class _Served:
-    """A generated project as the benchmark serves it."""
+    """A generated project as one of the benchmark's servers runs it."""
 
     project: Project
     #: The environment of its servers: the database to use and ``settings_env``.
@@ -357,6 +480,7 @@ def measure_serving(
     *,
     project: Project,
     options_off: Project,
+    everything_on: Project,
     postgres: Postgres,
     settings: LoadSettings,
     workdir: Path,
@@ -365,29 +489,46 @@ def measure_serving(
     """Seed the databases, start every server, load each scenario, and stop everything.
 
     ``project`` is the service (the default answers); ``options_off`` the same service
-    generated with OPTIONS_OFF, served as SERVICE_OFF on a database of its own, migrated
-    by its own migrations and seeded like the service's.
+    generated with OPTIONS_OFF, served as SERVICE_OFF; ``everything_on`` the service
+    generated with OPTIONS_ALL, served as SERVICE_ALL and, with tracing on and its spans
+    exported to a stand-in collector (``OtlpSink``), as SERVICE_TRACED. Each project is
+    served on a database of its own, migrated by its own migrations and seeded alike.
     """
     overrides = settings_env(project)
     overrides_off = settings_env(options_off)
+    overrides_all = settings_env(everything_on)
     # Before anything is created: an unsupported auth answer fails here, at once.
     headers = auth_headers(project, {**env, **overrides})
     headers_off = auth_headers(options_off, {**env, **overrides_off})
+    headers_all = auth_headers(everything_on, {**env, **overrides_all})
     with (
+        running_sink() as sink,
         postgres.temporary_database("svcforge_bench") as database,
         postgres.temporary_database("svcforge_bench_large") as large_database,
         postgres.temporary_database("svcforge_bench_off") as off_database,
+        postgres.temporary_database("svcforge_bench_all") as all_database,
     ):
         for owner, name in [(project, database), (project, large_database)]:
             _migrate(owner, name, env)
         _migrate(options_off, off_database, env)
+        _migrate(everything_on, all_database, env)
         ids_file = workdir / "item_ids.txt"
         ids_file.write_text("\n".join(seed_items(postgres, database, SEED_ROWS)) + "\n")
         ids_file_off = workdir / "item_ids_off.txt"
         ids_file_off.write_text("\n".join(seed_items(postgres, off_database, SEED_ROWS)) + "\n")
+        ids_file_all = workdir / "item_ids_all.txt"
+        ids_file_all.write_text("\n".join(seed_items(postgres, all_database, SEED_ROWS)) + "\n")
         insert_items(postgres, large_database, LARGE_ROWS)
-        plan = scenarios(project.middleware, ids_file, ids_file_off, settings)
-        databases = {SERVICE: database, SERVICE_LARGE: large_database, SERVICE_OFF: off_database}
+        plan = scenarios(project.middleware, ids_file, ids_file_off, settings, ids_file_all)
+        databases = {
+            SERVICE: database,
+            SERVICE_LARGE: large_database,
+            SERVICE_OFF: off_database,
+            SERVICE_ALL: all_database,
+            SERVICE_TRACED: all_database,
+        }
+        all_env = {**env, f"{everything_on.env_prefix}DB_NAME": all_database, **overrides_all}
+        traced = tracing_env(everything_on, sink.endpoint)
         served = {
             SERVICE: _Served(
                 project, {**env, f"{project.env_prefix}DB_NAME": database, **overrides}, headers
@@ -397,15 +538,26 @@ def measure_serving(
                 {**env, f"{options_off.env_prefix}DB_NAME": off_database, **overrides_off},
                 headers_off,
             ),
+            SERVICE_ALL: _Served(everything_on, all_env, headers_all),
+            SERVICE_TRACED: _Served(everything_on, {**all_env, **traced}, headers_all),
         }
-        with _servers(served, workdir, plan, databases) as servers:
-            # A misconfigured run (401s, or a Redis that is not counting) fails here,
-            # not after minutes of load.
-            for name in (SERVICE, SERVICE_OFF):
-                _check_api(servers[name], served[name])
-            results = _load_all(plan, servers, settings, workdir, postgres, databases, served)
-            log_lines = _count_lines(workdir / f"{SERVICE}.log")
-        shown = {k: v for k, v in overrides.items() if not k.endswith("RATE_LIMIT_KEY_PREFIX")}
+        jobs = _JobsLeft()
+        try:
+            with _servers(served, workdir, plan, databases) as servers:
+                # A misconfigured run (401s, a Redis that is not counting, a RabbitMQ
+                # that is not there, spans that do not arrive) fails here, not after
+                # minutes of load.
+                for name, served_as in served.items():
+                    _check_api(servers[name], served_as)
+                _wait_for_export(sink, servers[SERVICE_TRACED])
+                sent, results = _load_all(
+                    plan, servers, settings, workdir, postgres, databases, served, jobs
+                )
+                log_lines = _count_lines(workdir / f"{SERVICE}.log")
+            # Stopped: the traced server has sent its last spans (its lifespan flushes).
+            dropped = _count_lines(workdir / f"{SERVICE_TRACED}.log", containing=SPAN_DROPPED)
+        finally:
+            _delete_leftovers(served)
         return ServingResult(
             results=results,
             settings=settings,
@@ -420,8 +572,30 @@ def measure_serving(
             ),
             auth=project.auth,
             rate_limiting=project.rate_limiting,
-            settings_overrides=shown,
+            settings_overrides=shown_settings(overrides),
+            everything_on=EverythingOn(
+                middleware=everything_on.middleware,
+                settings_overrides=shown_settings(overrides_all),
+                tracing_overrides={
+                    name: "<the sink>" if name.endswith("OTLP_ENDPOINT") else value
+                    for name, value in traced.items()
+                },
+                sink=sink.counts,
+                dropped_spans=dropped,
+                # The two checks: GET /api/v1/items and GET /ready (probes are untraced).
+                traced_requests=sent[SERVICE_TRACED] + 1,
+                posts=jobs.posts,
+                jobs_queued=jobs.queued,
+            ),
         )
+
+
+@dataclass
+class _JobsLeft:
+    """POSTs to the servers with background jobs, and the jobs they left in the queue."""
+
+    posts: int = 0
+    queued: int = 0
 
 
 def _migrate(project: Project, database: str, env: dict[str, str]) -> None:
@@ -461,11 +635,85 @@ def _check_api(server: Server, served: _Served) -> None:
         )
     if counted and not served.project.rate_limiting:
         raise StepError(f"{server.name}: rate-limited, though generated with rate_limiting=false")
+    _check_ready(server)
 
 
-def _count_lines(path: Path) -> int:
+def _check_ready(server: Server) -> None:
+    """Fail unless /ready reports every dependency ok, the optional ones included.
+
+    Redis (rate limits, cache) and RabbitMQ (jobs) are optional to the service: without
+    them it serves, doing less, and the benchmark would measure less. The readiness
+    check also connects the job publisher, which declares the run's queues.
+    """
+    url = f"{server.base_url}/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+            readiness = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = error.read()[:500].decode(errors="replace")
+        raise StepError(f"{server.name}: GET /ready answered {error.code}: {body}") from error
+    except (urllib.error.URLError, TimeoutError, ValueError) as error:
+        raise StepError(f"{server.name}: GET /ready failed: {error}") from error
+    checks = readiness.get("checks", {})
+    not_ok = {name: status for name, status in checks.items() if status != "ok"}
+    if not_ok or readiness.get("status") != "ok":
+        raise StepError(
+            f"{server.name}: /ready reports {readiness}: is every dependency up at the "
+            "address the service's settings name?"
+        )
+
+
+def _wait_for_export(sink: OtlpSink, server: Server) -> None:
+    """Fail unless the traced server's first spans reach the sink in time.
+
+    The check request of ``_check_api`` made a trace; the batch processor sends it within
+    its schedule delay. No spans: tracing is not on, or exports go elsewhere.
+    """
+    deadline = time.monotonic() + FIRST_EXPORT_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if sink.counts.spans > 0:
+            return
+        time.sleep(0.2)
+    raise StepError(
+        f"{server.name}: no span reached the OTLP sink at {sink.endpoint} within "
+        f"{FIRST_EXPORT_TIMEOUT_SECONDS:.0f} s ({sink.counts}); see {server.log_path}"
+    )
+
+
+def _leftovers(served: _Served, action: str) -> dict[str, int]:
+    """Run ``bench/apps/service_leftovers.py ACTION`` in the project's virtualenv."""
+    output = run(
+        [str(served.project.python), str(APPS_DIR / "service_leftovers.py"), action],
+        cwd=served.project.root,
+        env={**served.env, "BENCH_PACKAGE": served.project.package},
+        timeout=LEFTOVERS_TIMEOUT_SECONDS,
+    )
+    outcome: dict[str, int] = json.loads(output.strip().splitlines()[-1])
+    return outcome
+
+
+def _delete_leftovers(served: dict[str, _Served]) -> None:
+    """Delete the job queues and Redis keys of the run's projects, even after a failure.
+
+    Best effort (a warning, not an error): the servers are stopped by now, and every key
+    expires by itself anyway; the queues do not.
+    """
+    done: set[str] = set()
+    for name, owner in served.items():
+        project = owner.project
+        uses_stores = project.rate_limiting or project.cache or project.background_jobs != "none"
+        if not uses_stores or str(project.root) in done:
+            continue
+        done.add(str(project.root))
+        try:
+            _leftovers(owner, "delete")
+        except (StepError, ValueError) as error:
+            print(f"warning: could not delete the queues and keys of {name}: {error}")
+
+
+def _count_lines(path: Path, *, containing: bytes = b"") -> int:
     with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+        return sum(1 for line in handle if containing in line)
 
 
 def _free_port() -> int:
@@ -475,11 +723,13 @@ def _free_port() -> int:
 
 
 def _owner(server: str) -> str:
-    """Name the generated project a server runs: SERVICE_OFF's own, or the service's.
+    """Name the served project a server runs: its own, or the service's.
 
-    The bare apps run in the service's virtualenv too (same FastAPI, uvicorn, asyncpg).
+    The options-off and everything-on servers run their own projects; the large and the
+    middleware variants run the service's. The bare apps run in the service's virtualenv
+    too (same FastAPI, uvicorn, asyncpg).
     """
-    return SERVICE_OFF if server == SERVICE_OFF else SERVICE
+    return server if server in {SERVICE_OFF, SERVICE_ALL, SERVICE_TRACED} else SERVICE
 
 
 def _server_argv(
@@ -494,7 +744,7 @@ def _server_argv(
     options = [option for option in options if option != "--factory"]
     uvicorn = [str(project.python), "-m", "uvicorn"]
     apps = ["--app-dir", str(APPS_DIR)]
-    if server in {SERVICE, SERVICE_OFF}:
+    if server in {SERVICE, SERVICE_OFF, SERVICE_ALL, SERVICE_TRACED}:
         return [*uvicorn, app_target, "--factory", *options], {}
     if server == SERVICE_LARGE:
         database_name = {f"{project.env_prefix}DB_NAME": databases[SERVICE_LARGE]}
@@ -569,8 +819,13 @@ def _load_all(
     postgres: Postgres,
     databases: dict[str, str],
     served: dict[str, _Served],
-) -> list[ScenarioResult]:
-    """Run every scenario ``reps`` times, reversing the order on every other repetition."""
+    jobs: _JobsLeft,
+) -> tuple[Counter[str], list[ScenarioResult]]:
+    """Run every scenario ``reps`` times, reversing the order on every other repetition.
+
+    Also returns how many requests each server answered to wrk, warm-ups included.
+    """
+    sent: Counter[str] = Counter()
     results = {
         (scenario.key, conns): ScenarioResult(scenario, conns)
         for scenario in plan
@@ -580,7 +835,7 @@ def _load_all(
     # Warm every endpoint once (imports, pools, caches) before anything is measured.
     for step in steps:
         if step.connections == max(step.scenario.connections):
-            _wrk(
+            warm = _wrk(
                 step.scenario,
                 step.connections,
                 settings.warmup_seconds * 3,
@@ -589,12 +844,13 @@ def _load_all(
                 _api_headers(step.scenario, served),
                 tag="warm-up",
             )
-            _after(step.scenario, postgres, databases)
+            sent[step.scenario.server] += warm.requests
+            _after(step.scenario, postgres, databases, served, jobs, warm.requests)
     for rep in range(settings.reps):
         for step in steps if rep % 2 == 0 else reversed(steps):
             scenario = step.scenario
             headers = _api_headers(scenario, served)
-            _wrk(
+            warm = _wrk(
                 scenario,
                 step.connections,
                 settings.warmup_seconds,
@@ -603,25 +859,35 @@ def _load_all(
                 headers,
                 tag=f"w{rep}",
             )
-            step.runs.append(
-                _wrk(
-                    scenario,
-                    step.connections,
-                    settings.duration_seconds,
-                    servers,
-                    workdir,
-                    headers,
-                    tag=f"r{rep}",
-                )
+            cached = _reads_through_cache(scenario, served)
+            if cached is not None:
+                # Every measured run starts from an empty cache, so its hits are its own.
+                _leftovers(cached, "clear-cache")
+            measured = _wrk(
+                scenario,
+                step.connections,
+                settings.duration_seconds,
+                servers,
+                workdir,
+                headers,
+                tag=f"r{rep}",
             )
-            _after(scenario, postgres, databases)
+            if cached is not None:
+                # One key per item read: every key is a read that missed.
+                misses = _leftovers(cached, "count-cache")["keys"]
+                hits = max(0.0, 1 - misses / max(measured.requests, 1))
+                measured = dataclasses.replace(measured, cache_hit_ratio=hits)
+            step.runs.append(measured)
+            answered = warm.requests + measured.requests
+            sent[scenario.server] += answered
+            _after(scenario, postgres, databases, served, jobs, answered)
             print(
                 f"  rep {rep + 1}/{settings.reps} {scenario.server:<32} {scenario.label:<40} "
                 f"c{step.connections:<3} {step.runs[-1].rps:8.0f} req/s "
                 f"p99 {step.runs[-1].p99_ms:7.1f} ms",
                 flush=True,
             )
-    return steps
+    return sent, steps
 
 
 def _api_headers(scenario: Scenario, served: dict[str, _Served]) -> dict[str, str]:
@@ -629,16 +895,37 @@ def _api_headers(scenario: Scenario, served: dict[str, _Served]) -> dict[str, st
 
     The bare apps and /health need none, and sending one would add parsing to them.
     """
-    if scenario.server not in {SERVICE, SERVICE_LARGE, SERVICE_OFF}:
+    if scenario.server not in API_SERVERS:
         return {}
     if not scenario.path.startswith(API_PREFIX):
         return {}
     return served[_owner(scenario.server)].headers
 
 
-def _after(scenario: Scenario, postgres: Postgres, databases: dict[str, str]) -> None:
-    if scenario.posts:
-        delete_posted_items(postgres, databases[scenario.server], POST_PREFIX)
+def _after(
+    scenario: Scenario,
+    postgres: Postgres,
+    databases: dict[str, str],
+    served: dict[str, _Served],
+    jobs: _JobsLeft,
+    requests: int,
+) -> None:
+    """Remove what a POST run left: its rows, and the jobs they sent (no worker runs)."""
+    if not scenario.posts:
+        return
+    delete_posted_items(postgres, databases[scenario.server], POST_PREFIX)
+    owner = served[_owner(scenario.server)]
+    if owner.project.background_jobs != "none":
+        jobs.posts += requests
+        jobs.queued += _leftovers(owner, "purge-jobs")["purged"]
+
+
+def _reads_through_cache(scenario: Scenario, served: dict[str, _Served]) -> _Served | None:
+    """Return the served project whose cache a scenario reads through, if it does."""
+    owner = served.get(scenario.server)
+    if owner is None or not owner.project.cache or scenario.script != "get_by_id.lua":
+        return None
+    return owner
 
 
 def _wrk(
@@ -677,7 +964,7 @@ def _wrk(
         "--",
         *args,
     ]
-    busy_before, server_before, (postgres_before, redis_before) = (
+    busy_before, server_before, stores_before = (
         busy_cpu_seconds(),
         server.cpu_seconds(),
         _store_cpu_seconds(),
@@ -685,13 +972,14 @@ def _wrk(
     measured = run_measured(argv, timeout=seconds + 60)
     busy = busy_cpu_seconds() - busy_before
     server_cpu = server.cpu_seconds() - server_before
-    postgres_after, redis_after = _store_cpu_seconds()
-    postgres_cpu = postgres_after - postgres_before
-    redis_cpu = redis_after - redis_before
+    postgres_cpu, redis_cpu, rabbitmq_cpu = (
+        after - before for after, before in zip(_store_cpu_seconds(), stores_before, strict=True)
+    )
     fields = _parse_result(measured.output)
     requests = max(fields["requests"], 1)
     elapsed = fields["duration_us"] / 1e6
-    background = busy - server_cpu - postgres_cpu - redis_cpu - measured.cpu_seconds
+    stores_cpu = postgres_cpu + redis_cpu + rabbitmq_cpu
+    background = busy - server_cpu - stores_cpu - measured.cpu_seconds
     return LoadRun(
         requests=fields["requests"],
         seconds=elapsed,
@@ -704,6 +992,7 @@ def _wrk(
         server_cpu_us=server_cpu / requests * 1e6,
         postgres_cpu_us=postgres_cpu / requests * 1e6,
         redis_cpu_us=redis_cpu / requests * 1e6,
+        rabbitmq_cpu_us=rabbitmq_cpu / requests * 1e6,
         background_cpu_percent=max(background, 0.0) / elapsed * 100,
     )
 
@@ -716,21 +1005,25 @@ def _parse_result(output: str) -> dict[str, int]:
     raise StepError(f"wrk printed no result:\n{output[-2000:]}")
 
 
-def _store_cpu_seconds() -> tuple[float, float]:
-    """CPU time so far of every PostgreSQL process and of every Redis server process.
+def _store_cpu_seconds() -> tuple[float, float, float]:
+    """CPU time so far of every PostgreSQL, Redis server and RabbitMQ (Erlang VM) process.
 
     A backend that exits takes its counters with it, but the postmaster collects them
     when it reaps the backend (cutime/cstime), so the sum stays monotonic (the same holds
-    for Redis's save children). One pass over /proc for both: each pass costs CPU too.
+    for Redis's save children). One pass over /proc for all: each pass costs CPU too.
     """
-    postgres_ticks = redis_ticks = 0
+    ticks = {"postgres": 0, "redis-server": 0, "beam.smp": 0}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             comm, rest = stat.read_text().split(" (", 1)[1].rsplit(") ", 1)
-            # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after comm.
-            if comm.startswith("postgres"):
-                postgres_ticks += sum(int(value) for value in rest.split()[11:15])
-            elif comm.startswith("redis-server"):
-                redis_ticks += sum(int(value) for value in rest.split()[11:15])
+            for name in ticks:
+                if comm.startswith(name):
+                    # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after comm.
+                    ticks[name] += sum(int(value) for value in rest.split()[11:15])
+                    break
     per_second = os.sysconf("SC_CLK_TCK")
-    return postgres_ticks / per_second, redis_ticks / per_second
+    return (
+        ticks["postgres"] / per_second,
+        ticks["redis-server"] / per_second,
+        ticks["beam.smp"] / per_second,
+    )
