@@ -47,6 +47,9 @@ OWN_WORDS: dict[tuple[str, object], tuple[str, ...]] = {
         "item_announcement",
         "ItemAnnouncement",
         "announce_item",
+        "announce_once",
+        "JobsOfInserts",
+        "jobs_for_inserts",
     ),
     ("tracing", True): ("tracing", "opentelemetry", "OTLP", "OTEL_", "OPS-4"),
     # "redis" too: a project with the cache but without rate limits uses Redis.

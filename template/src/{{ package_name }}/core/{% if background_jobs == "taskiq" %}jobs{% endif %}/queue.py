@@ -1,4 +1,4 @@
-"""What a use case sees of the job queue: jobs it asks for, sent once its work commits.
+"""Jobs of a unit of work: kept until its transaction commits, dropped if it rolls back.
 
 A job sent before the commit could run before the data it needs is visible, or for data
 that is then rolled back; a job sent after the commit can only be lost, and the publisher
@@ -7,14 +7,14 @@ session's real one: `core/idempotency.py` turns the use case's own commit into a
 and commits later, with the stored response.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 #: What a job's arguments may be: they travel as JSON.
 JobArgument = str | int | float | bool | None
@@ -28,32 +28,23 @@ class Job:
     arguments: Mapping[str, JobArgument] = field(default_factory=dict)
 
 
-class JobQueue(Protocol):
-    """Where a use case leaves the jobs its work calls for."""
-
-    def send_after_commit(self, job: Job) -> None:
-        """Send `job` once the unit of work commits; never if it rolls back."""
-
-
-class _NoJobs:
-    """A JobQueue that sends nothing: for callers that want no jobs (development data)."""
-
-    def send_after_commit(self, job: Job) -> None:
-        """Drop the job."""
-
-
-NO_JOBS: JobQueue = _NoJobs()
+#: The jobs that the rows a flush inserts call for (a feature's `jobs_for_inserts`).
+JobsForInserts = Callable[[Iterable[object]], Iterable[Job]]
 
 
 class JobsAfterCommit:
-    """The JobQueue of one session: keeps each job until the session's transaction commits.
+    """The jobs of one session, each kept until the session's transaction commits.
 
-    Use it as `with JobsAfterCommit(session) as jobs:` around the unit of work, and send
+    Use it as `with JobsAfterCommit(session, jobs_for_inserts=...) as jobs:` around the
+    unit of work (JobsOfInserts in core/jobs/publisher.py does for every session), and send
     `jobs.committed` after the session block, when the connection is back in the pool.
+    Jobs come from `send_after_commit`, and from `jobs_for_inserts` for the rows each
+    flush inserts.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, jobs_for_inserts: JobsForInserts) -> None:
         self._session = session.sync_session
+        self._jobs_for_inserts = jobs_for_inserts
         self._pending: list[Job] = []
         #: The jobs whose transaction has committed, in the order they were asked for.
         self.committed: list[Job] = []
@@ -63,6 +54,7 @@ class JobsAfterCommit:
         self._pending.append(job)
 
     def __enter__(self) -> Self:
+        event.listen(self._session, "after_flush", self._on_flush)
         event.listen(self._session, "after_commit", self._on_commit)
         event.listen(self._session, "after_soft_rollback", self._on_rollback)
         return self
@@ -73,8 +65,14 @@ class JobsAfterCommit:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        event.remove(self._session, "after_flush", self._on_flush)
         event.remove(self._session, "after_commit", self._on_commit)
         event.remove(self._session, "after_soft_rollback", self._on_rollback)
+
+    def _on_flush(self, session: Session, _flush: UOWTransaction) -> None:
+        # After the flush, before its bookkeeping: `new` still holds the rows it inserted,
+        # their keys assigned. A flush that fails (a taken name) gets here never.
+        self._pending.extend(self._jobs_for_inserts(session.new))
 
     def _on_commit(self, session: Session) -> None:
         # Releasing a savepoint fires this too, while the transaction goes on.
