@@ -114,12 +114,16 @@ def option_renders() -> list[dict[str, object]]:
     return renders or [everything_on]
 
 
-def render_and_lock(dest: Path, oldest: str, answers: dict[str, object]) -> None:
-    """Render and lock a project for the oldest Python (its lock covers the newer)."""
+def render_and_lock(dest: Path, version: str, answers: dict[str, object]) -> None:
+    """Render and lock a project for one Python version.
+
+    Each version is locked on its own: a dependency may resolve to another release, with
+    other dependencies, when requires-python changes.
+    """
     copier.run_copy(
         str(REPO_ROOT),
         dest,
-        data={**answers, "python_version": oldest},
+        data={**answers, "python_version": version},
         defaults=True,
         unsafe=False,
         vcs_ref="HEAD",
@@ -170,17 +174,16 @@ def main(versions: list[str]) -> None:
     stdlib: set[str] = set()
     for version in versions:
         stdlib |= stdlib_names(version)
-    oldest = min(versions, key=lambda v: tuple(map(int, v.split("."))))
     locked: dict[str, str] = {}
     modules: dict[str, str] = {}
     installed: set[str] = set()
     for number, answers in enumerate(option_renders()):
-        with tempfile.TemporaryDirectory() as tmp:
-            project = Path(tmp) / f"service-{number}"
-            render_and_lock(project, oldest, answers)
-            locked_here = locked_distributions(project)
-            locked |= locked_here
-            for version in versions:
+        for version in versions:
+            with tempfile.TemporaryDirectory() as tmp:
+                project = Path(tmp) / f"service-{number}"
+                render_and_lock(project, version, answers)
+                locked_here = locked_distributions(project)
+                locked |= locked_here
                 for distribution, names in installed_names(project, version).items():
                     if normalise(distribution) in locked_here:
                         installed.add(normalise(distribution))

@@ -57,6 +57,12 @@ def test_type_name_accept_derived_defaults_pick_python(tmp_path: Path):
     answer(child, "Python version of the service", DOWN + ENTER)  # 3.13 -> 3.12
     answer(child, "How clients authenticate", DOWN + ENTER)  # jwt -> api_key
     answer(child, "Rate limits per client", "n")
+    answer(child, "Prometheus metrics", "n")
+    answer(child, "OpenTelemetry tracing", "y")
+    answer(child, "Work off the request path")  # none
+    answer(child, "Redis cache-aside", "y")
+    answer(child, "Kubernetes manifests")  # no
+    answer(child, "The CI pipeline to generate", DOWN + ENTER)  # github -> gitlab
     child.expect_exact("svcforge new svc --defaults")
     got = finish(child, tmp_path)
     assert got["project_slug"] == "billing-api"
@@ -64,7 +70,14 @@ def test_type_name_accept_derived_defaults_pick_python(tmp_path: Path):
     assert got["python_version"] == "3.12"
     assert got["auth"] == "api_key"
     assert got["rate_limiting"] is False
+    assert got["metrics"] is False
+    assert got["tracing"] is True
+    assert got["background_jobs"] == "none"
+    assert got["cache"] is True
+    assert got["kubernetes"] is False
+    assert got["ci"] == "gitlab"
     assert (tmp_path / "svc" / "pyproject.toml").is_file()
+    assert (tmp_path / "svc" / ".gitlab-ci.yml").is_file()
 
 
 def test_invalid_answer_is_explained_and_can_be_corrected(tmp_path: Path):
@@ -83,6 +96,15 @@ def test_invalid_answer_is_explained_and_can_be_corrected(tmp_path: Path):
     answer(child, "Python version of the service")
     answer(child, "How clients authenticate")
     answer(child, "Rate limits per client")
+    for prompt in (
+        "Prometheus metrics",
+        "OpenTelemetry tracing",
+        "Work off the request path",
+        "Redis cache-aside",
+        "Kubernetes manifests",
+        "The CI pipeline to generate",
+    ):
+        answer(child, prompt)
     got = finish(child, tmp_path)
     assert got["auth"] == "jwt"
     assert got["rate_limiting"] is True

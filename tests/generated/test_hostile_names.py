@@ -46,7 +46,10 @@ names = {}
 for dist in importlib.metadata.distributions():
     top = set((dist.read_text("top_level.txt") or "").split())
     for file in dist.files or []:
-        if len(file.parts) > 1 or file.suffix in (".py", ".so", ".pyd"):
+        # A folder is imported by its whole name: "pyzmq.libs" (shared libraries) is none.
+        if len(file.parts) > 1:
+            top.add(file.parts[0])
+        elif file.suffix in (".py", ".so", ".pyd"):
             top.add(file.parts[0].split(".")[0])
     names[dist.metadata["Name"]] = sorted(top)
 print(json.dumps(names))
