@@ -42,7 +42,7 @@ def _topology(package: str, settings: Any) -> Any:  # noqa: ANN401 - the project
     return broker.JobTopology.named(settings.jobs_name_prefix)
 
 
-async def purge_jobs(package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401
+async def purge_jobs(package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401 - run-time types
     """Empty the work queue; return how many jobs it held."""
     import aio_pika.exceptions  # noqa: PLC0415 - only projects with background jobs have it
 
@@ -73,12 +73,12 @@ def _redis(settings: Any) -> Any:  # noqa: ANN401 - redis-py's client
     )
 
 
-async def _keys(redis: Any, prefix: str) -> list[bytes]:  # noqa: ANN401
+async def _keys(redis: Any, prefix: str) -> list[bytes]:  # noqa: ANN401 - run-time types
     # SCAN, not KEYS: the Redis is shared with others.
     return [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
 
 
-async def _delete_keys(redis: Any, prefix: str) -> int:  # noqa: ANN401
+async def _delete_keys(redis: Any, prefix: str) -> int:  # noqa: ANN401 - run-time types
     keys = await _keys(redis, prefix)
     deleted = 0
     for start in range(0, len(keys), 1000):
@@ -86,7 +86,7 @@ async def _delete_keys(redis: Any, prefix: str) -> int:  # noqa: ANN401
     return deleted
 
 
-async def clear_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401
+async def clear_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401 - run-time types
     """Delete every key of the cache: the next reads of each item miss it."""
     redis = _redis(settings)
     try:
@@ -95,7 +95,7 @@ async def clear_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: 
         await redis.aclose()
 
 
-async def count_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401
+async def count_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401 - run-time types
     """Count the keys of the cache."""
     redis = _redis(settings)
     try:
@@ -104,7 +104,7 @@ async def count_cache(_package: str, settings: Any) -> dict[str, int]:  # noqa: 
         await redis.aclose()
 
 
-async def delete(package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401
+async def delete(package: str, settings: Any) -> dict[str, int]:  # noqa: ANN401 - run-time types
     """Delete the job exchange and queues, and every Redis key under the run's prefixes."""
     deleted = {"queues": 0, "keys": 0}
     if hasattr(settings, "jobs_name_prefix"):
