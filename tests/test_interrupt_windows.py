@@ -3,8 +3,9 @@
 A raising signal handler runs wherever the interpreter next checks for signals: at a
 function's call or return, between any two steps of the code. These tests send a real
 SIGINT to the process at a random one of those moments of the two operations whose
-clean-up protects the user: a scratch directory's life, and the journaled copy of a
-rendered tree over an existing destination followed by its rollback. The moment is
+clean-up protects the user: a scratch directory's life, the journaled copy of a
+rendered tree over an existing destination followed by its rollback, and the end of a
+`generate` whose lock step failed. The moment is
 drawn from the operation's own calls and returns, counted by a profile hook, so the
 aim does not depend on how busy the machine is. Whatever the moment, no scratch
 directory may survive and the destination must come back byte for byte. Each test uses
@@ -17,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -32,8 +33,12 @@ from prompt_toolkit.application import Application
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from svcforge.destination import Journal, check_destination, plan_install
+from svcforge.answers import ANSWERS_FILE
+from svcforge.destination import Journal, RollbackReport, check_destination, plan_install
+from svcforge.errors import AbortedError, ToolError
 from svcforge.interrupts import InterruptGuard, RunInterrupted
+from svcforge.new import generate
+from svcforge.template_source import SourceKind, TemplateSource
 
 ROUNDS = 400
 SEED = 20261122
@@ -60,14 +65,29 @@ def harmless_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _calls_and_returns(operation: Callable[[], None]) -> int:
-    """How many calls and returns (Python and C) one undisturbed run of ``operation`` makes."""
+class Flag:
+    """Raised by an operation at the moment from which the profile hook counts.
+
+    A plain attribute, not a ``threading.Event``: the hook must not take locks.
+    """
+
+    up = False
+
+
+def _calls_and_returns(operation: Callable[[], None], *, after: Flag | None = None) -> int:
+    """How many calls and returns (Python and C) one undisturbed run of ``operation`` makes.
+
+    With ``after``, only those from the moment the operation raises that flag.
+    """
     seen = 0
 
     def count(_frame: FrameType, _event: str, _arg: object) -> None:
         nonlocal seen
-        seen += 1
+        if after is None or after.up:
+            seen += 1
 
+    if after is not None:
+        after.up = False
     sys.setprofile(count)
     try:
         operation()
@@ -76,26 +96,37 @@ def _calls_and_returns(operation: Callable[[], None]) -> int:
     return seen
 
 
-def _run_with_signal_at(operation: Callable[[], None], moment: int) -> None:
+def _run_with_signal_at(
+    operation: Callable[[], None], moment: int, *, after: Flag | None = None
+) -> bool:
     """Run ``operation``, sending SIGINT to the process at its ``moment``-th call or return.
 
+    With ``after``, moments count from the moment the operation raises that flag.
     ``raise_signal`` is a real ``raise(3)``: the C handler trips and the Python handler
-    runs, as for a signal from outside, at that exact point of the operation.
+    runs, as for a signal from outside, at that exact point of the operation. Returns
+    whether the signal was sent before the operation ended.
     """
     seen = 0
+    sent = False
 
     def strike(_frame: FrameType, _event: str, _arg: object) -> None:
-        nonlocal seen
+        nonlocal seen, sent
+        if after is not None and not after.up:
+            return
         seen += 1
         if seen == moment:
             sys.setprofile(None)
+            sent = True
             signal.raise_signal(signal.SIGINT)
 
+    if after is not None:
+        after.up = False
     sys.setprofile(strike)
     try:
         operation()
     finally:
         sys.setprofile(None)
+    return sent
 
 
 def shoot_at_random_moments(operation: Callable[[], None], *, rounds: int) -> int:
@@ -114,36 +145,6 @@ def shoot_at_random_moments(operation: Callable[[], None], *, rounds: int) -> in
                 _run_with_signal_at(operation, generator.randint(1, moments + moments // 10))
             except RunInterrupted:
                 interrupted += 1
-    return interrupted
-
-
-def shoot_from_a_timer(operation: Callable[[], None], *, rounds: int) -> int:
-    """Like shoot_at_random_moments, but the SIGINT comes from a timer thread.
-
-    The delay is drawn over a window that adapts to the machine: a round the signal
-    missed narrows it, a round it cut short widens it. Used where the test's own glue
-    around the operation must stay out of reach (see the copy test).
-    """
-    generator = random.Random(SEED)  # noqa: S311 - reproducible moments, not secrets
-    main = threading.main_thread().ident
-    assert main is not None
-    started = time.perf_counter()
-    operation()
-    window = (time.perf_counter() - started) * 1.2
-    interrupted = 0
-    with harmless_sigint():
-        for _ in range(rounds):
-            delay = generator.uniform(0, window)
-            shooter = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
-            shooter.start()
-            try:
-                operation()
-            except RunInterrupted:
-                interrupted += 1
-                window *= 1.05
-            else:
-                window *= 0.9
-            shooter.join()
     return interrupted
 
 
@@ -222,40 +223,103 @@ def test_a_folder_of_the_same_name_is_never_adopted(
     assert [entry.name for entry in private_tmp.iterdir()] == ["svcforge-scratch-taken"]
 
 
+def _tree(root: Path, text: str, *, files: int = 15) -> None:
+    for index in range(files):
+        path = root / f"pkg-{index % 3}" / f"module_{index}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"TEXT = '{text} {index}'\n")
+
+
+class LaterStepError(Exception):
+    """An ordinary error after the copy, as a failed ``uv lock`` would be."""
+
+
 def test_an_interrupted_install_over_existing_files_always_rolls_back(tmp_path: Path):
-    """Signals anywhere in the copy: the rollback restores every overwritten file."""
+    """Signals anywhere in the copy, its failure and its undoing: the files come back."""
     staging = tmp_path / "staging"
     dest = tmp_path / "dest"
-    for root, text in ((staging, "new"), (dest, "team's own")):
-        for index in range(15):
-            path = root / f"pkg-{index % 3}" / f"module_{index}.py"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"{text} {index}\n")
+    _tree(staging, "new")
+    _tree(dest, "team's own")
     (staging / "only-new.txt").write_text("new\n")
     (dest / "only-theirs.txt").write_text("theirs\n")
     before = _entries(dest)
     plan = plan_install(staging, dest, keep=lambda _name: False)
+    reports: list[RollbackReport] = []
 
-    def install_then_roll_back() -> None:
-        """Copy, then undo as `svcforge new` does when a later step fails or a signal comes."""
+    def install_then_fail() -> None:
+        """Copy, then fail, with the guard settling the journal as `svcforge new` does."""
         journal = Journal(check_destination(dest, force=True))
-        with InterruptGuard() as guard:
-            try:
+        try:
+            with InterruptGuard() as guard:
+                guard.settle_on_exit(success=journal.commit, failure=journal.rollback)
                 journal.install(staging, plan)
-            finally:
-                with guard.shielded():
-                    report = journal.rollback()
-                assert report.complete, report.failures
+                raise LaterStepError
+        finally:
+            if journal.last_rollback is None:  # struck before settle_on_exit: nothing done
+                assert not journal.touched, "the guard's exit did not roll back"
+                reports.append(RollbackReport(touched=False))
+            else:
+                reports.append(journal.last_rollback)
 
     def survives_every_round() -> None:
-        install_then_roll_back()
+        with suppress(LaterStepError):
+            install_then_fail()
+        assert reports[-1].complete, reports[-1].failures
         assert _entries(dest) == before
 
-    # A timer, not the profile hook: the hook would also strike this test's own glue
-    # between install() and entering shielded(), a window the test does not model.
-    interrupted = shoot_from_a_timer(survives_every_round, rounds=ROUNDS * 2)
+    interrupted = shoot_at_random_moments(survives_every_round, rounds=ROUNDS)
 
-    assert interrupted > ROUNDS // 10, "the signals missed the copy; the test proves nothing"
+    assert interrupted > ROUNDS // 4, "the signals missed the copy; the test proves nothing"
+
+
+def test_generate_rolls_back_whatever_moment_a_signal_follows_a_late_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A first signal just after an ordinary error (here a failed lock) must not skip the undo.
+
+    Every call and return from the failure to the end of ``generate`` is struck once:
+    the window between an ``except`` clause's start and its first line is among them.
+    """
+    rendered = tmp_path / "rendered"
+    _tree(rendered, "new", files=4)
+    (rendered / ANSWERS_FILE).write_text("_src_path: /nowhere\nproject_name: Demo\n")
+    dest = tmp_path / "dest"
+    _tree(dest, "team's own", files=4)
+    before = _entries(dest)
+    armed = Flag()
+
+    def render_instead_of_copier(_source: object, staging: Path, **_answers: object):
+        shutil.copytree(rendered, staging)
+        return lambda _name: False
+
+    def failing_lock(_dest: Path, _journal: Journal) -> None:
+        armed.up = True
+        raise ToolError("uv lock failed.")
+
+    monkeypatch.setattr("svcforge.new._run_copier", render_instead_of_copier)
+    monkeypatch.setattr("svcforge.new._lock", failing_lock)
+    source = TemplateSource(str(tmp_path / "template"), None, SourceKind.CHECKOUT)
+
+    messages: list[str] = []
+
+    def run_generate() -> None:
+        try:
+            generate(dest, data={}, defaults=True, force=True, git=False, lock=True, source=source)
+        except (ToolError, AbortedError) as error:
+            messages.append(error.message)
+
+    tail = _calls_and_returns(run_generate, after=armed)
+    interrupted = 0
+    with harmless_sigint():
+        for moment in range(1, tail + 1):
+            if _run_with_signal_at(run_generate, moment, after=armed):
+                interrupted += 1
+            # Checked outside the struck operation, so every moment is the operation's.
+            assert _entries(dest) == before, f"not restored (signal at moment {moment})"
+            assert "as it was" in messages[-1], messages[-1]
+
+    assert tail > 50, "the failure's unwinding was not observed"
+    assert interrupted > 0, "no signal landed after the failure; the test proves nothing"
 
 
 def test_a_signal_inside_a_prompt_callback_ends_the_prompt_instead_of_hanging_it():

@@ -239,6 +239,8 @@ class Journal:
         self._backups: list[tuple[Path, Path]] = []
         self._backup_dir: Path | None = None
         self._undo: list[tuple[str, Callable[[], None]]] = []
+        #: What the last :meth:`rollback` did, for the error that follows it.
+        self.last_rollback: RollbackReport | None = None
 
     @property
     def touched(self) -> bool:
@@ -337,6 +339,7 @@ class Journal:
                 report.backup_dir = self._backup_dir
         self._created.clear()
         self._backups.clear()
+        self.last_rollback = report
         return report
 
     def _relative(self, path: Path) -> str:

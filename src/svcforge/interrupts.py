@@ -8,10 +8,13 @@ be cut in half (a ``git commit`` in the user's repository) run with the signal h
 back until they finish.
 
 A raising signal handler can strike between any two bytecodes, including the first
-line of a ``finally`` block, so two rules make clean-up certain: only the first signal
-raises (everything after it is clean-up, which later signals must not cut short), and
-scratch directories are registered with the guard *before* they exist, so that the
-guard's exit removes whatever a ``finally`` block could not.
+line of an ``except`` or ``finally`` block, so three rules make clean-up certain: only
+the first signal raises (everything after it is clean-up, which later signals must not
+cut short); no signal raises while the guard's own exit runs (the handler sees that
+frame on the stack, so even the exit's first instruction is safe); and what must be
+undone (scratch directories, a journal's rollback) is registered with the guard
+*before* it is needed, so that the guard's exit does whatever an ``except`` or
+``finally`` block could not.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class InterruptGuard:
         self._raised = False
         self._previous: dict[int, SignalHandler] = {}
         self._scratch: list[Path] = []
+        self._on_success: Callable[[], object] | None = None
+        self._on_failure: Callable[[], object] | None = None
 
     def __enter__(self) -> InterruptGuard:
         """Install the handlers (main thread only)."""
@@ -91,8 +96,21 @@ class InterruptGuard:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Remove leftover scratch directories, then put the previous handlers back."""
+        """Settle the run, remove leftover scratch directories, put the previous handlers back.
+
+        The handler never raises while this frame is on the stack (see ``_in_exit``), so
+        from its first instruction on it runs to its end whatever arrives.
+        """
         self._holding += 1
+        try:
+            settle = self._on_success if exc_type is None else self._on_failure
+            self._on_success = self._on_failure = None
+            if settle is not None:
+                settle()
+        finally:
+            self._remove_scratch_and_restore_handlers()
+
+    def _remove_scratch_and_restore_handlers(self) -> None:
         try:
             for path in reversed(self._scratch):
                 shutil.rmtree(path, ignore_errors=True)
@@ -103,10 +121,23 @@ class InterruptGuard:
             self._previous.clear()
             self._holding -= 1
 
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+    def settle_on_exit(
+        self, *, success: Callable[[], object], failure: Callable[[], object]
+    ) -> None:
+        """Have the guard's exit run ``success`` if the block completes, else ``failure``.
+
+        The one safe place to keep or undo a run's changes: an ``except`` clause can be
+        cut before its first line by a signal that arrives just after an ordinary error,
+        the guard's exit cannot. Whatever leaves the block (an error, the first signal,
+        a signal that struck between the last line and the exit) runs ``failure``.
+        """
+        self._on_success = success
+        self._on_failure = failure
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signum
-        if self._holding or self._raised:
+        if self._holding or self._raised or _in_exit(frame):
             return
         self._raised = True
         if _end_running_prompt(RunInterrupted(signum)):
@@ -175,6 +206,22 @@ class InterruptGuard:
             # Any other failure (or a signal) leaves the path registered: removing a
             # directory that was never made is harmless, forgetting one that was is not.
             return path
+
+
+def _in_exit(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (where a signal struck) is inside an :class:`InterruptGuard`'s exit.
+
+    Checked by walking the stack rather than by a flag the exit sets, because the exit's
+    first instruction (before any flag could be set) is itself a moment a signal can hit.
+    """
+    while frame is not None:
+        if frame.f_code in _EXIT_CODE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_EXIT_CODE = frozenset({InterruptGuard.__exit__.__code__})
 
 
 def _end_running_prompt(interrupt: RunInterrupted) -> bool:

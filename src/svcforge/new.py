@@ -136,8 +136,12 @@ def generate(
 
     interactive = not defaults and sys.stdin.isatty()
     journal = Journal(state)
-    with InterruptGuard() as guard:
-        try:
+    guard = InterruptGuard()
+    try:
+        with guard:
+            # Kept or undone by the guard's exit, which no signal can cut short (an
+            # ``except`` clause here could be cut before its first line).
+            guard.settle_on_exit(success=journal.commit, failure=journal.rollback)
             with guard.scratch_directory("svcforge-new-") as workspace:
                 # Same folder name as the destination: Copier exposes it to the template.
                 staging = workspace / (dest.name or "service")
@@ -158,16 +162,12 @@ def generate(
                     keep=keep,
                     on_overwrite=on_overwrite,
                 )
-        except BaseException as error:
-            with guard.shielded():
-                report = journal.rollback()
-            explained = _explain(error, guard.received, state, report)
-            if explained is error:
-                raise
-            raise explained from None
-        # Complete: a signal arriving now no longer undoes anything.
-        with guard.shielded():
-            journal.commit()
+    except BaseException as error:
+        report = journal.last_rollback or RollbackReport(touched=False)
+        explained = _explain(error, guard.received, state, report)
+        if explained is error:
+            raise
+        raise explained from None
     return result
 
 
