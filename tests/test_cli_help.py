@@ -125,8 +125,10 @@ def _environment_variables_read() -> set[str]:
 def test_help_documents_every_environment_variable_the_code_reads():
     read = _environment_variables_read()
     assert "SVCFORGE_TEMPLATE" in read  # the scan works
-    # PATH locates git and uv; VIRTUAL_ENV is removed so `uv lock` ignores another venv.
-    undocumented = read - set(ENVIRONMENT) - {"PATH", "VIRTUAL_ENV"}
+    # PATH locates git and uv; VIRTUAL_ENV is removed so `uv lock` ignores another venv;
+    # `check --run` removes FORCE_COLOR and sets UV_PROJECT_ENVIRONMENT for the tools it runs.
+    set_for_children = {"PATH", "VIRTUAL_ENV", "FORCE_COLOR", "UV_PROJECT_ENVIRONMENT"}
+    undocumented = read - set(ENVIRONMENT) - set_for_children
     if "GIT_*" in ENVIRONMENT:  # git's own variables, documented as a group
         undocumented = {name for name in undocumented if not name.startswith("GIT_")}
     assert not undocumented

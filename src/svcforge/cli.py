@@ -11,8 +11,11 @@ import typer
 from rich.markup import escape
 
 from svcforge import __version__, help_text
+from svcforge.commands import check as check_command
+from svcforge.commands import diff as diff_command
 from svcforge.commands import new as new_command
 from svcforge.commands import options as options_command
+from svcforge.commands import standards as standards_command
 from svcforge.commands import update as update_command
 from svcforge.console import emit_json, err, json_written, printable, reset_json
 from svcforge.errors import AbortedError, SvcforgeError, ToolError, UsageError
@@ -135,6 +138,11 @@ def _root(
 app.command(name="new", epilog=new_command.EPILOG)(handle_errors(new_command.new))
 app.command(name="update", epilog=update_command.EPILOG)(handle_errors(update_command.update))
 app.command(name="options", epilog=options_command.EPILOG)(handle_errors(options_command.options))
+app.command(name="check", epilog=check_command.EPILOG)(handle_errors(check_command.check))
+app.command(name="standards", epilog=standards_command.EPILOG)(
+    handle_errors(standards_command.standards)
+)
+app.command(name="diff", epilog=diff_command.EPILOG)(handle_errors(diff_command.diff))
 
 
 def _json_requested(argv: list[str]) -> bool:

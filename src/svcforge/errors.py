@@ -192,9 +192,13 @@ class UpdateConflictsError(SvcforgeError):
 
 #: Every exit code of svcforge and what it means (shown by ``svcforge --help``).
 #: A test checks that each ``SvcforgeError`` subclass's code is listed here.
+#: ``svcforge update --check``: a newer template version exists (not an error).
+UPDATE_AVAILABLE_EXIT_CODE = 10
+
 EXIT_CODES: dict[int, str] = {
     0: "success (update --check: up to date)",
-    1: "unexpected error (a bug: please report it with the traceback)",
+    1: "unexpected error (a bug: please report it with the traceback); diff --exit-code: "
+    "the project differs from its template",
     2: "invalid usage: bad option or --data, unusable destination, not a generated "
     "project or not a git repository, downgrade refused, a file could not be written",
     3: "an answer was rejected by the template's validators",
@@ -204,6 +208,7 @@ EXIT_CODES: dict[int, str] = {
     6: "a follow-up step (uv lock, git commit) failed; nothing was left behind",
     7: "update finished with conflicts to resolve by hand",
     8: "uncommitted changes in the project (commit or stash them first)",
+    9: "check: some applicable standard fails (failures recorded in --baseline do not count)",
     10: "update --check: a newer template version is available",
     129: "stopped by SIGHUP (terminal closed); what the run had written was removed",
     130: "interrupted by Ctrl-C (SIGINT); what the run had written was removed",

@@ -84,6 +84,30 @@ def _is_remote(location: str) -> bool:
     return not Path(location).is_absolute()
 
 
+def local_commit_id(location: str, ref: str) -> str | None:
+    """Return the full commit id ``ref`` names in the local repository ``location``.
+
+    ``None`` when there is no such commit, or git cannot tell (missing, too slow). The ref
+    goes to git on stdin, never as an argument, so ``-x`` cannot be read as an option.
+    """
+    if not ref or re.search(r"[\r\n]", ref):
+        return None
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname)"],
+            cwd=location,
+            input=f"{ref}^{{commit}}\n",
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = proc.stdout.strip()
+    return found if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", found) else None
+
+
 def _git(
     *args: str, cwd: str | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -4,18 +4,25 @@ The combinations come from copier.yml alone (tests/matrix.py): a pairwise coveri
 the valid answers to every question with a fixed set of answers, plus the defaults,
 everything on and everything off. Each is rendered once, installed, and held to what the
 default project is held to: no template syntax left, nothing of an option it did not
-choose, ruff, the formatter, mypy --strict, the import contracts, hadolint, its own test
-suite (schemathesis contract test included) with the coverage gate against the real
-PostgreSQL and Redis, and the migration round trip.
+choose, `svcforge check` at gold with and without `--run` (which runs ruff, the formatter,
+mypy --strict, the import contracts, hadolint and its own test suite, schemathesis
+contract test included, with the coverage gate against the real PostgreSQL, Redis and
+RabbitMQ), the README's links to each standard, and the migration round trip.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from svcforge.check.engine import applicability
+from svcforge.check.repository import Repository
+from svcforge.standards import load_standards
 from tests.generated.support import GeneratedProject, find_python, render
 from tests.matrix import Combination, template_matrix
 
@@ -190,25 +197,48 @@ def test_nothing_of_an_unchosen_option_is_left(generated: MatrixProject) -> None
     assert found == []
 
 
-@EVERY_COMBINATION
-def test_lint_format_types_and_layers_are_clean(generated: MatrixProject) -> None:
-    project = generated.project
-    project.uv_run("ruff", "check", ".")
-    project.uv_run("ruff", "format", "--check", ".")
-    assert "Success: no issues found" in project.uv_run("mypy").stdout
-    assert "0 broken" in project.uv_run("lint-imports").stdout
-    assert "hadolint ignore" not in (project.root / "Dockerfile").read_text()
-    project.run("hadolint", str(project.root / "Dockerfile"))
+def _svcforge_check(project: GeneratedProject, *options: str) -> dict[str, Any]:
+    """`svcforge check --format json` of the project, as a user runs it; must exit 0."""
+    argv = [sys.executable, "-m", "svcforge", "check", str(project.root), "--format", "json"]
+    result = project.run(*argv, *options, check=False, timeout=1800)
+    assert result.stdout, result.stderr[-3000:]
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert result.returncode == 0, _not_passed(report) or result.stderr[-3000:]
+    return report
+
+
+def _not_passed(report: dict[str, Any]) -> list[str]:
+    return [
+        f"{item['id']} {item['status']}: {item['summary']} {item['evidence']}"
+        for item in report["results"]
+        if item["status"] not in {"pass", "not_applicable"}
+    ]
 
 
 @EVERY_COMBINATION
-def test_own_suite_passes_with_the_coverage_gate(generated: MatrixProject) -> None:
-    result = generated.project.uv_run("pytest", "--cov", "-q", "-p", "no:cacheprovider")
-    total = re.search(r"Total coverage: ([\d.]+)%", result.stdout)
-    assert total is not None, result.stdout[-3000:]
-    assert float(total.group(1)) >= 80
-    assert " failed" not in result.stdout
-    print(f"coverage {generated.combination.id}: {total.group(1)}%")
+def test_meets_every_applicable_standard_at_gold(generated: MatrixProject) -> None:
+    """`svcforge check`, static rules only: every standard passes or is waived by an option."""
+    report = _svcforge_check(generated.project, "--level", "gold")
+
+    assert _not_passed(report) == []
+    assert report["reached_level"] == "gold"
+    assert "hadolint ignore" not in (generated.project.root / "Dockerfile").read_text()
+
+
+@EVERY_COMBINATION
+def test_meets_every_applicable_standard_with_its_own_tools_run(
+    generated: MatrixProject,
+) -> None:
+    """`svcforge check --run`: ruff, the formatter, mypy --strict, the import contracts,
+    hadolint and the project's own suite with its coverage gate, all in its own locked
+    environment, against the real PostgreSQL, Redis and RabbitMQ.
+    """
+    report = _svcforge_check(generated.project, "--run", "--timeout", "1200")
+
+    assert _not_passed(report) == []
+    assert report["ran"] is True
+    coverage = next(item for item in report["results"] if item["id"] == "QA-1")
+    print(f"QA-1 {generated.combination.id}: {coverage['summary']}")
 
 
 @EVERY_COMBINATION
@@ -223,3 +253,19 @@ def test_migrations_round_trip(generated: MatrixProject) -> None:
         project.uv_run("alembic", "check", **env)
     finally:
         project.drop_database(database)
+
+
+@EVERY_COMBINATION
+def test_the_readme_links_each_standard_it_meets_to_existing_files(
+    generated: MatrixProject,
+) -> None:
+    """The README's Standards table: every standard not waived by the options, each link real."""
+    project = generated.project
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Standards\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ((?:[A-Z]+)-\d+) \|.*$", section, flags=re.MULTILINE)
+    waived = set(applicability(Repository(project.root)))
+    assert sorted(set(rows)) == sorted(set(load_standards()) - waived)
+    links = re.findall(r"\]\(([^)]+)\)", section)
+    assert links, section
+    assert [link for link in links if not (project.root / link).exists()] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,7 +12,6 @@ from rich.markup import escape
 from svcforge import help_text
 from svcforge.answers import load_data_file, parse_data_options, replay_command
 from svcforge.console import emit_json, err, out, printable
-from svcforge.new import GenerationResult, generate
 from svcforge.options import check_answers, load_catalogue
 from svcforge.template_source import (
     TEMPLATE_ENV,
@@ -20,6 +19,9 @@ from svcforge.template_source import (
     local_path,
     resolve_template_source,
 )
+
+if TYPE_CHECKING:
+    from svcforge.new import GenerationResult
 
 EPILOG = help_text.epilog(
     "A run is all or nothing: if it fails or is interrupted (Ctrl-C, SIGTERM, a closed "
@@ -110,6 +112,10 @@ def new(
     ] = False,
 ) -> None:
     """Generate a new FastAPI service; asks the template's questions."""
+    # Imported here: Copier takes over half a second to import, which `check` and the
+    # other commands that never render should not pay for.
+    from svcforge.new import generate  # noqa: PLC0415 - see above
+
     answers: dict[str, Any] = {}
     if data_file is not None:
         answers.update(load_data_file(data_file))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,21 +12,12 @@ from rich.markup import escape
 from svcforge import help_text
 from svcforge.answers import parse_data_options
 from svcforge.console import emit_json, err, out
-from svcforge.errors import UpdateConflictsError
+from svcforge.errors import UPDATE_AVAILABLE_EXIT_CODE, UpdateConflictsError
 from svcforge.project import load_project
 from svcforge.template_source import TEMPLATE_ENV
-from svcforge.update import (
-    UPDATE_AVAILABLE_EXIT_CODE,
-    UpdateCheck,
-    UpdateReport,
-    apply_update,
-    check_for_update,
-    interrupts_change_nothing,
-    plan_update,
-    refuse_downgrade,
-    resolve_source,
-    resolve_target,
-)
+
+if TYPE_CHECKING:
+    from svcforge.update import UpdateCheck, UpdateReport
 
 EPILOG = help_text.epilog(
     "The project must be a git repository without uncommitted changes. The merged result "
@@ -86,6 +77,18 @@ def update(
     ] = False,
 ) -> None:
     """Update a generated service to a newer template version (3-way merge of your changes)."""
+    # Imported here: Copier takes over half a second to import, which `check` and the
+    # other commands that never render should not pay for.
+    from svcforge.update import (  # noqa: PLC0415 - see above
+        apply_update,
+        check_for_update,
+        interrupts_change_nothing,
+        plan_update,
+        refuse_downgrade,
+        resolve_source,
+        resolve_target,
+    )
+
     project = load_project(path)
     # Listing a remote template's versions can take a while: Ctrl-C there is clean too.
     with interrupts_change_nothing(project.root, "stopped before updating"):

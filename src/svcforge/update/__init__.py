@@ -14,9 +14,9 @@ Copier's 3-way update is the engine; this package adds what it lacks. Modules:
   before the apply step changes nothing, one during it waits until it is complete.
 """
 
+from svcforge.errors import UPDATE_AVAILABLE_EXIT_CODE
 from svcforge.update.reporting import UpdateReport
 from svcforge.update.source import (
-    UPDATE_AVAILABLE_EXIT_CODE,
     Target,
     UpdateCheck,
     UpdateSource,

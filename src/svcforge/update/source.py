@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +16,7 @@ from svcforge.errors import (
 )
 from svcforge.project import GeneratedProject
 from svcforge.template_source import TEMPLATE_ENV, is_url, unversioned_error, update_location
-from svcforge.versions import base_of, parse_ref, releases
-
-#: Exit code of ``svcforge update --check`` when a newer template version exists.
-UPDATE_AVAILABLE_EXIT_CODE = 10
+from svcforge.versions import base_of, local_commit_id, parse_ref, releases
 
 _GIT_TIMEOUT_SECONDS = 60
 
@@ -93,21 +88,7 @@ def ref_exists(location: str, ref: str) -> bool | None:
     """
     if is_url(location):
         return None
-    if not ref or re.search(r"[\r\n]", ref):
-        return False
-    try:
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch-check=%(objectname)"],
-            cwd=location,
-            input=f"{ref}^{{commit}}\n",
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return bool(re.fullmatch(r"[0-9a-f]{40,64}", proc.stdout.strip()))
+    return local_commit_id(location, ref) is not None
 
 
 def unknown_ref(source: UpdateSource, ref: str) -> UnknownRefError:

@@ -1,0 +1,1 @@
+"""``svcforge check``: judge any repository against the standards catalogue."""
