@@ -88,8 +88,8 @@ def handle_errors(command: Callable[P, None]) -> Callable[P, None]:
 
 app = typer.Typer(
     name="svcforge",
-    help="Generate production-ready FastAPI services from the svcforge template, and keep "
-    "them up to date with it.",
+    help="Generate production-ready FastAPI services from the svcforge template, keep "
+    "them up to date with it, and check any service against the standards.",
     epilog=help_text.epilog(
         help_text.examples(
             ("svcforge new billing-api", "ask the questions, generate, uv lock, git commit"),
@@ -100,6 +100,8 @@ app = typer.Typer(
             ("svcforge update --check", "is a newer template version out? (exit 10 if so)"),
             ("svcforge update --dry-run", "what an update would change, and its conflicts"),
             ("svcforge options", "the template's questions, choices and constraints"),
+            ("svcforge check", "judge a service against the standards (exit 9 if one fails)"),
+            ("svcforge diff", "your changes to the template's files, as a patch"),
             ("svcforge new -h", "every option of a command"),
         ),
         help_text.environment(),

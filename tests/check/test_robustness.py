@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from svcforge.check.engine import judge
-from svcforge.check.model import Status
+from svcforge.check import engine
+from svcforge.check.engine import judge, static_rules
+from svcforge.check.model import Status, Verdict
 from svcforge.check.repository import MAX_FILE_BYTES, Repository, parse_dockerfile
 from svcforge.standards import load_standards
 
@@ -145,3 +146,57 @@ def test_dockerfile_instructions_keep_their_lines_and_stages():
         ("USER", 8, 1),
     ]
     assert instructions[1].arguments == "pip install uv"
+
+
+def test_files_and_folders_nobody_may_read_are_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """As a normal user sees them (the suite runs as root, who may read anything)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("from fastapi import FastAPI\n")
+    (tmp_path / "secret.py").write_text("TOKEN = 'x'\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "inside.py").write_text("")
+    real_read_bytes = Path.read_bytes
+    real_scandir = os.scandir
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name == "secret.py":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    def scandir(path: str | os.PathLike[str] = ".") -> object:
+        if Path(path).name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "scandir", scandir)
+    repository = Repository(tmp_path)
+
+    assert "private/inside.py" not in repository.files
+    assert repository.problems["private"] == "cannot list: Permission denied"
+    assert repository.text("secret.py") is None
+    assert repository.problems["secret.py"] == "cannot read: Permission denied"
+    assert repository.python("app/main.py") is not None
+    result = judge(tmp_path)
+    assert len(result.verdicts) == len(load_standards())
+
+
+def test_a_rule_that_breaks_costs_one_verdict_not_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\n")
+    rules = static_rules()
+
+    def broken(_repository: Repository) -> Verdict:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(engine, "static_rules", lambda: {**rules, "API-1": broken})
+
+    result = judge(tmp_path)
+
+    verdict = next(v for v in result.verdicts if v.standard_id == "API-1")
+    assert verdict.status is Status.UNKNOWN
+    assert "its rule failed (RecursionError" in verdict.summary
+    assert len(result.verdicts) == len(load_standards())

@@ -9,6 +9,7 @@ docstrings say how each standard is checked (``svcforge standards`` shows them).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -169,11 +170,11 @@ def _judge_one(
     function = static.get(standard.id)
     if function is None:
         return Verdict(standard.id, Status.UNKNOWN, "No rule judges this standard yet.")
-    verdict = function(repository)
+    verdict = _guarded(standard.id, lambda: function(repository))
     if runner is None or verdict.status is not Status.PASS:
         return verdict
     for execute in running.get(standard.id, []):
-        ran = execute(repository, runner)
+        ran = _guarded(standard.id, functools.partial(execute, repository, runner))
         if ran.status is not Status.PASS:
             return ran
         verdict = Verdict(
@@ -183,6 +184,23 @@ def _judge_one(
             verdict.evidence + ran.evidence,
         )
     return verdict
+
+
+def _guarded(standard_id: str, judge_one: Callable[[], Verdict]) -> Verdict:
+    """Run one rule; a rule that breaks on some input gives UNKNOWN, never a traceback.
+
+    Rules parse whatever the repository holds; input nobody foresaw must cost one
+    verdict, not the whole report.
+    """
+    try:
+        return judge_one()
+    except (Exception, RecursionError) as error:  # noqa: BLE001 - see the docstring
+        return Verdict(
+            standard_id,
+            Status.UNKNOWN,
+            f"svcforge could not judge this standard: its rule failed ({type(error).__name__}: "
+            f"{error}). Please report it with the file that caused it.",
+        )
 
 
 def applicability(repository: Repository) -> dict[str, Evidence]:
