@@ -504,3 +504,30 @@ def test_non_ascii_file_and_identifier_names(service_copy: Path) -> None:
     secret = service_copy / PACKAGE / "clé_privée.py"
     secret.write_text('"""Clés."""\n\nmot_de_passe_secret = "Zk9#mQ2$vL7!pR4x"\n', encoding="utf-8")
     assert_only(service_copy, "SEC-5", f"{PACKAGE}/clé_privée.py", 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "returns"),
+    [
+        ("orders", "[dict(row._mapping) for row in rows]"),
+        ("orders", "rows.all()"),
+        ("orders", "list(rows)"),
+        ("list_orders", "rows"),
+    ],
+)
+def test_an_undeclared_list_endpoint_is_still_a_collection(
+    tmp_path: Path, name: str, returns: str
+) -> None:
+    """No annotation, no response model: what the handler returns or is called says it."""
+    (tmp_path / "main.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        '@app.get("/api/v1/orders")\n'
+        f"async def {name}(customer: str, db):\n"
+        "    rows = await db.execute(customer)\n"
+        f"    return {returns}\n",
+        encoding="utf-8",
+    )
+    verdict = api.paginated_collections(Repository(tmp_path))
+
+    assert verdict.status is Status.FAIL
+    assert any("has no page-size parameter" in e.note for e in verdict.evidence)

@@ -665,7 +665,26 @@ def _is_collection(route: Route, fields: list[tuple[str, bool, Module, ast.AST]]
         return True
     if re.search(r"(Page|List|Collection|Listing)\b", text):
         return True
+    if declared is None and (
+        route.function.name.startswith(("list_", "all_", "search_"))
+        or any(_returns_many(node) for node in ast.walk(route.function))
+    ):
+        return True  # undeclared, but named or built like a list
     return any(name in PAGE_SIZE_NAMES | PAGE_POSITION_NAMES for name, _, _, _ in fields)
+
+
+def _returns_many(node: ast.AST) -> bool:
+    """Whether ``node`` returns a list: a literal, a comprehension, ``list()``, ``.all()``..."""
+    if not isinstance(node, ast.Return) or node.value is None:
+        return False
+    value = node.value
+    if isinstance(value, ast.List | ast.ListComp):
+        return True
+    if not isinstance(value, ast.Call):
+        return False
+    if isinstance(value.func, ast.Name):
+        return value.func.id in {"list", "sorted"}
+    return isinstance(value.func, ast.Attribute) and value.func.attr in {"all", "fetchall"}
 
 
 @rule("API-5")
