@@ -442,7 +442,7 @@ def test_go_service_fails_with_a_clear_message(tmp_path: Path) -> None:
         verdict = function(repo)
         assert verdict.status is Status.FAIL, sid
         assert verdict.remediation
-    assert "No Python source code" in arch.thin_handlers(repo).summary
+    assert "No Python source found" in arch.thin_handlers(repo).summary
     assert "import-linter" in arch.one_way_dependencies(repo).summary
 
 

@@ -82,8 +82,8 @@ def no_python(standard_id: str, repo: Repository, what: str) -> Verdict | None:
         return Verdict(
             standard_id,
             Status.FAIL,
-            f"No Python source code was found, so {what} cannot be shown.",
-            (Evidence("no .py file outside the tests", path="."),),
+            "No Python source found: this standard is judged on a Python service's code.",
+            (Evidence(f"no .py file outside the tests (looked for: {what})", path="."),),
             "This standard is written for Python (FastAPI) services: meet it in the "
             "service's code, or record in an ADR (`Waives:`) why it does not apply.",
         )
