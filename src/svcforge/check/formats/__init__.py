@@ -73,7 +73,8 @@ def evidence_location(evidence: Evidence) -> str:
     if where and evidence.line is not None:
         where = f"{where}:{evidence.line}"
     if evidence.key:
-        where = f"{where} [{evidence.key}]" if where else f"[{evidence.key}]"
+        key = evidence.key if evidence.key.startswith("[") else f"[{evidence.key}]"
+        where = f"{where} {key}" if where else key
     if evidence.command:
         where = f"{where} $ {evidence.command}" if where else f"$ {evidence.command}"
     return where
