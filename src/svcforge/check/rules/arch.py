@@ -247,18 +247,7 @@ def one_way_dependencies(repo: Repository) -> Verdict:
         "to pyproject.toml and run `lint-imports` in CI."
     )
     if home is None:
-        return Verdict(
-            "ARCH-2",
-            Status.FAIL,
-            "No import-linter configuration was found, so nothing enforces the direction of "
-            "dependencies.",
-            (
-                Evidence(
-                    "no [tool.importlinter] table", path="pyproject.toml", key="tool.importlinter"
-                ),
-            ),
-            remediation,
-        )
+        return _without_configuration(repo, remediation)
     failures: list[Evidence] = []
     layers = [c for c in contracts if str(c.get("type", "")).strip() == "layers"]
     if not layers:
@@ -321,6 +310,20 @@ def one_way_dependencies(repo: Repository) -> Verdict:
             for c in layers
         ]
         + enforced[:3],
+    )
+
+
+def _without_configuration(repo: Repository, remediation: str) -> Verdict:
+    """ARCH-2 when no import-linter configuration was found: unknown if pyproject is broken."""
+    if repo.exists("pyproject.toml") and repo.pyproject is None:
+        return unknown("ARCH-2", ["pyproject.toml"], "no other import-linter configuration")
+    return Verdict(
+        "ARCH-2",
+        Status.FAIL,
+        "No import-linter configuration was found, so nothing enforces the direction of "
+        "dependencies.",
+        (Evidence("no [tool.importlinter] table", path="pyproject.toml", key="tool.importlinter"),),
+        remediation,
     )
 
 

@@ -112,8 +112,13 @@ def unknown(standard_id: str, broken: Iterable[str], why: str) -> Verdict:
     return Verdict(
         standard_id,
         Status.UNKNOWN,
-        f"Could not be judged: {len(paths)} Python file(s) do not parse, and {why} in the rest.",
-        tuple(Evidence("does not parse as Python", path=path) for path in paths[:10]),
+        f"Could not be judged: {len(paths)} file(s) do not parse, and {why} in the rest.",
+        tuple(
+            Evidence(
+                "does not parse as Python" if path.endswith(".py") else "does not parse", path=path
+            )
+            for path in paths[:10]
+        ),
         "Fix the syntax errors, then check again.",
     )
 

@@ -1005,8 +1005,11 @@ def parameterised_queries(repo: Repository) -> Verdict:  # noqa: PLR0912 - one b
     runs = automation_runs(repo, _STATIC_SCAN)
     ruff_runs = [e for e in runs if "ruff" in e.note]
     others = [e for e in runs if "ruff" not in e.note]
+    unreadable = repo.exists("pyproject.toml") and repo.pyproject is None
     if others or (ruff and ruff_runs):
         evidence += (others or [ruff, *ruff_runs[:1]]) if ruff else others
+    elif unreadable:
+        pass  # ruff's settings may be there: judged below as unknown, not as missing
     else:
         failures.append(
             Evidence(
@@ -1040,7 +1043,7 @@ def parameterised_queries(repo: Repository) -> Verdict:  # noqa: PLR0912 - one b
     return judged(
         "SEC-6",
         [item for item in failures if item is not None],
-        broken=index.broken,
+        broken=[*index.broken, *(["pyproject.toml"] if unreadable else [])],
         passed="Queries bind their parameters, and security and dependency scans run in CI or "
         "git hooks.",
         failed="Queries or security scans fall short ({count} finding{s}): SQL built from "
