@@ -300,7 +300,8 @@ def test_run_rules_on_a_generated_project(
         # Break a contract: the service layer imports the HTTP layer above it.
         service = project / "src" / "example_service" / "items" / "service.py"
         with service.open("a", encoding="utf-8") as file:
-            file.write("\nfrom example_service.items import router  # noqa: E402 - the breach under test\n")
+            injected = "from example_service.items import router  # noqa: E402 - the breach"
+            file.write(f"\n{injected}\n")
         verdict = import_contracts_kept(Repository(project), runner)
     assert verdict.status is Status.FAIL
     output = verdict.evidence[0].output or ""
