@@ -329,7 +329,8 @@ def _sentence(error: SvcforgeError) -> str:
 def _outdated(pristine: Pristine, changed: list[DriftedFile]) -> list[DriftedFile]:
     """Pristine files that the newest release renders differently (or not at all)."""
     newest = pristine.newest
-    assert newest is not None  # noqa: S101 - only called when the project is behind
+    if newest is None:  # the project is on the newest release: nothing can be outdated
+        return []
     project = pristine.project
     latest = render_at(
         pristine.location,
